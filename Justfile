@@ -1,0 +1,63 @@
+# dacline — recipes for setup, build, test, bench, fuzz, chaos and the demo.
+# Quick start on a fresh machine with Go and Node.js:
+#   npx --yes rust-just demo     # a whole factory run on SoftHSM2 and simulated modules
+#   npx --yes rust-just test     # every test, with the race detector
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+bin := justfile_directory() / "bin"
+export GOFLAGS := "-mod=readonly"
+
+default:
+    @just --list
+
+# Install what is missing (softhsm2, opensc, age, openssl); never reinstalls.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null || missing+=(softhsm2)
+    command -v pkcs11-tool >/dev/null || missing+=(opensc)
+    command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
+    command -v openssl >/dev/null || missing+=(openssl)
+    command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "setup: softhsm2, opensc, age, openssl present"
+        exit 0
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing ${missing[*]}"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Build both programs into ./bin.
+build:
+    mkdir -p {{bin}}
+    go build -o {{bin}}/appliance ./appliance/cmd/appliance
+    go build -o {{bin}}/lineclient ./lineclient/cmd/lineclient
+
+# Unit and integration tests (SoftHSM2, PTYs, bbolt, age/openssl interop) with -race.
+test: setup
+    go vet ./...
+    go test -race -count=1 -timeout 20m ./...
+
+# Benchmarks with figures and ratios against baselines measured in the same run.
+bench: setup build
+    go test -run '^$' -bench . -benchtime 1x -timeout 30m ./...
+
+# Every fuzz target for a short while each.
+fuzz seconds="10": setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for pkg in $(go list ./...); do
+        dir=$(go list -f '{{{{.Dir}}' "$pkg")
+        for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+            echo "fuzz: $pkg $target"
+            go test -run '^$' -fuzz "^${target}\$" -fuzztime {{seconds}}s "$pkg"
+        done
+    done
+
+# The one-command tour: a whole factory run in a temporary directory.
+demo: setup build
+    bash scripts/demo.sh {{bin}}

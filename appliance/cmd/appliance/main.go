@@ -1,0 +1,52 @@
+// Command appliance is dacline's air-gapped signing appliance: it keeps the PAI
+// key in a PKCS#11 token, enrolls stations, runs signing ceremonies that turn
+// CSR batches into DACs, and keeps the tamper-evident audit log.
+//
+// This package only parses flags and calls the domain packages.
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dacline/dacline/shared/clirun"
+)
+
+func main() { os.Exit(run()) }
+
+// run is the whole program; testscript calls it as the "appliance" command.
+func run() int { return clirun.Main(newApp(), os.Args, os.Stderr) }
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "appliance",
+		Usage: "air-gapped Matter DAC signing appliance",
+		Description: "The appliance holds the PAI key in a PKCS#11 token and signs batches of\n" +
+			"device CSRs carried in on USB sticks. See docs/security-officer.md.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "home",
+				Usage:   "appliance home directory",
+				EnvVars: []string{"DACLINE_HOME"},
+				Value:   defaultHome(),
+			},
+		},
+		Commands: commands(),
+	}
+}
+
+// commands lists every top-level command, in the order --help shows them.
+func commands() []*cli.Command {
+	return []*cli.Command{
+	}
+}
+
+func defaultHome() string {
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return ".dacline/appliance"
+	}
+	return filepath.Join(h, ".dacline", "appliance")
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets testscript run this program in-process as the "lineclient" command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"lineclient": func() { os.Exit(run()) },
+	})
+}
+
+// TestScripts runs the CLI behaviour scripts in testdata/script: each reads as
+// documentation of what a user sees.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:   "testdata/script",
+		Setup: scriptSetup,
+	})
+}

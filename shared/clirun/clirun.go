@@ -1,0 +1,176 @@
+// Package clirun holds the conventions both dacline command-line programs share:
+// how a failure is printed, which exit code it gets, and how a version is reported.
+//
+// Exit codes (DESIGN.md, "Interfaces users rely on"):
+//
+//	0  success
+//	1  a refused or failed operation: one line "<prog>: error: …" on stderr,
+//	   followed by "<prog>: hint: …" when the fix is known
+//	2  bad usage (unknown flag, missing argument, malformed flag value)
+//
+// Commands return errors; only Main decides how they are shown and which code the
+// process exits with. Domain packages never print or exit.
+package clirun
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Version is set at build time with -ldflags "-X github.com/dacline/dacline/shared/clirun.Version=…";
+// when it is not, the module version from the build info is used.
+var Version = ""
+
+// VersionString reports the program version.
+func VersionString() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel-" + s.Value[:12]
+			}
+		}
+	}
+	return "devel"
+}
+
+// hinted is an error that carries the fix the user should try.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+// WithHint attaches a hint line to err. A nil err stays nil.
+func WithHint(err error, hint string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hinted{err: err, hint: fmt.Sprintf(hint, args...)}
+}
+
+// HintOf returns the innermost hint attached to err, or "".
+func HintOf(err error) string {
+	var h *hinted
+	if errors.As(err, &h) {
+		return h.hint
+	}
+	return ""
+}
+
+// usageError marks a failure that is the caller's wording, not the operation.
+type usageError struct{ err error }
+
+func (u *usageError) Error() string { return u.err.Error() }
+func (u *usageError) Unwrap() error { return u.err }
+
+// Usage returns an error that exits with code 2.
+func Usage(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// IsUsage reports whether err asks for exit code 2.
+func IsUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case IsUsage(err):
+		return 2
+	default:
+		return 1
+	}
+}
+
+// Report prints err the way every dacline program does: one "error:" line
+// (multi-line messages are folded into one) and an optional "hint:" line.
+func Report(w io.Writer, prog string, err error) {
+	if err == nil {
+		return
+	}
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	fmt.Fprintf(w, "%s: error: %s\n", prog, msg)
+	if h := HintOf(err); h != "" {
+		fmt.Fprintf(w, "%s: hint: %s\n", prog, h)
+	} else if IsUsage(err) {
+		fmt.Fprintf(w, "%s: hint: run '%s --help' for usage\n", prog, prog)
+	}
+}
+
+// Configure applies the shared conventions to an application: version flag,
+// usage errors mapped to exit code 2, no os.Exit inside urfave/cli.
+func Configure(app *cli.App) {
+	app.Version = VersionString()
+	app.EnableBashCompletion = false
+	app.HideHelpCommand = true
+	app.ExitErrHandler = func(*cli.Context, error) {} // Main decides the exit code
+	app.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
+		return Usage("%v", err)
+	}
+	for _, cmd := range app.Commands {
+		configureCommand(cmd)
+	}
+}
+
+func configureCommand(cmd *cli.Command) {
+	if cmd.OnUsageError == nil {
+		cmd.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
+			return Usage("%v", err)
+		}
+	}
+	for _, sub := range cmd.Subcommands {
+		configureCommand(sub)
+	}
+}
+
+// Main runs app with args and returns the exit code; the program's main calls
+// os.Exit with it.
+func Main(app *cli.App, args []string, stderr io.Writer) int {
+	Configure(app)
+	err := app.Run(args)
+	if err != nil && strings.Contains(err.Error(), "flag provided but not defined") && !IsUsage(err) {
+		err = Usage("%v", err)
+	}
+	if err != nil && isUnknownCommand(err) {
+		err = Usage("%v", err)
+	}
+	Report(stderr, app.Name, err)
+	return ExitCode(err)
+}
+
+func isUnknownCommand(err error) bool {
+	return strings.HasPrefix(err.Error(), "No help topic for")
+}
+
+// Args checks that a command got exactly n positional arguments, named in
+// names for the message.
+func Args(c *cli.Context, names ...string) error {
+	if c.NArg() != len(names) {
+		if len(names) == 0 {
+			return Usage("%s takes no arguments, got %d", c.Command.FullName(), c.NArg())
+		}
+		return Usage("%s needs %s (got %d argument(s))", c.Command.FullName(), strings.Join(names, " "), c.NArg())
+	}
+	return nil
+}
+
+// Stdout is where commands write their normal output; tests replace it.
+var Stdout io.Writer = os.Stdout
