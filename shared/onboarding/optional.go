@@ -95,7 +95,9 @@ func (o OptionalData) Value() any {
 
 // Constructors for the common tags.
 
-func SerialNumber(s string) OptionalData { return OptionalData{Tag: TagSerialNumber, Type: TypeString, String: s} }
+func SerialNumber(s string) OptionalData {
+	return OptionalData{Tag: TagSerialNumber, Type: TypeString, String: s}
+}
 func PBKDFIterations(n uint32) OptionalData {
 	return OptionalData{Tag: TagPBKDFIterations, Type: TypeUnsigned, Unsigned: uint64(n)}
 }
