@@ -63,7 +63,7 @@ func TestVerifierStructure(t *testing.T) {
 			t.Errorf("scalar %x not reduced mod n", w)
 		}
 	}
-	x, y := elliptic.P256().ScalarBaseMult(w1) //nolint:staticcheck // independent check of crypto/ecdh
+	x, y := elliptic.P256().ScalarBaseMult(w1)      //nolint:staticcheck // independent check of crypto/ecdh
 	want := elliptic.Marshal(elliptic.P256(), x, y) //nolint:staticcheck
 	if !bytes.Equal(v[32:], want) {
 		t.Errorf("L = %x, want w1·G = %x", v[32:], want)
