@@ -4,6 +4,7 @@ import (
 	"crypto/ecdh"
 	"crypto/elliptic"
 	"crypto/pbkdf2"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -27,6 +28,9 @@ const (
 	SaltMax       = 32     // bytes
 	IterationsMin = 1000   // Crypto::kSpake2p_Min_PBKDF_Iterations
 	IterationsMax = 100000 // Crypto::kSpake2p_Max_PBKDF_Iterations
+	// IterationsDefault is what esp-matter-mfg-tool and the SDK's factory-data
+	// scripts use when none is given.
+	IterationsDefault = 10000
 	// VerifierSize is the length of w0 ‖ L.
 	VerifierSize = 32 + 65
 
@@ -51,6 +55,16 @@ func CheckPBKDFParams(salt []byte, iterations int) error {
 		return fmt.Errorf("%w: %d, must be %d..%d", ErrInvalidIterations, iterations, IterationsMin, IterationsMax)
 	}
 	return nil
+}
+
+// NewSalt draws a 32-byte PBKDF salt from crypto/rand (the largest Matter allows,
+// as esp-matter-mfg-tool does).
+func NewSalt() ([]byte, error) {
+	salt := make([]byte, SaltMax)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("generate PBKDF salt: %w", err)
+	}
+	return salt, nil
 }
 
 // Verifier derives the 97-byte SPAKE2+ verifier w0 ‖ L for a passcode.

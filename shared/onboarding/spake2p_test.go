@@ -79,3 +79,17 @@ func TestVerifierStructure(t *testing.T) {
 		t.Error("iteration count does not change the verifier")
 	}
 }
+
+func TestNewSalt(t *testing.T) {
+	a, err := NewSalt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewSalt()
+	if len(a) != SaltMax || bytes.Equal(a, b) {
+		t.Errorf("NewSalt = %x, %x", a, b)
+	}
+	if CheckPBKDFParams(a, IterationsDefault) != nil {
+		t.Error("NewSalt/IterationsDefault do not pass CheckPBKDFParams")
+	}
+}
