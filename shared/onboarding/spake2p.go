@@ -13,7 +13,7 @@ import (
 	"math/big"
 )
 
-// SPAKE2+ verifier (Matter Core §3.10; SDK scripts/tools/spake2p/spake2p.py):
+// SPAKE2+ verifier (Matter Core, PAKE chapter; SDK scripts/tools/spake2p/spake2p.py):
 //
 //	ws = PBKDF2-HMAC-SHA256(passcode as uint32 little-endian, salt, iterations, 80 bytes)
 //	w0 = ws[0:40] mod n,  w1 = ws[40:80] mod n   (big-endian, n = order of P-256)
@@ -24,7 +24,7 @@ import (
 // on the label.
 
 const (
-	SaltMin       = 16     // bytes (Matter Core §3.9, PBKDF parameters)
+	SaltMin       = 16     // bytes (SDK kSpake2p_Min_PBKDF_Salt_Length)
 	SaltMax       = 32     // bytes
 	IterationsMin = 1000   // Crypto::kSpake2p_Min_PBKDF_Iterations
 	IterationsMax = 100000 // Crypto::kSpake2p_Max_PBKDF_Iterations
