@@ -42,6 +42,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
+		onboardingCommand(),
 	}
 }
 
