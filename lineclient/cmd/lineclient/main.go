@@ -42,7 +42,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
-		onboardingCommand(),
+		onboardingCommand(), simCommand(),
 	}
 }
 
