@@ -21,7 +21,7 @@ func TestExportRoundTrip(t *testing.T) {
 	v, _ := note.NewVerifier(f.vkey)
 
 	out1 := filepath.Join(f.dir, "export-1")
-	res1, err := f.log.Export(out1, f.signer)
+	res1, err := f.log.ExportDir(out1, f.signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestExportRoundTrip(t *testing.T) {
 
 	signed2, seqs2 := f.ceremony(t, "b2", 3, 10)
 	out2 := filepath.Join(f.dir, "export-2")
-	res2, err := f.log.Export(out2, f.signer)
+	res2, err := f.log.ExportDir(out2, f.signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("unexpected report:\n%s", sb.String())
 	}
 	// Exports are never overwritten.
-	if _, err := f.log.Export(out2, f.signer); err == nil {
+	if _, err := f.log.ExportDir(out2, f.signer); err == nil {
 		t.Fatal("export over an existing directory")
 	}
 }

@@ -57,6 +57,63 @@ type Export struct {
 	Entries func(emit func(entry []byte) error) error
 }
 
+// WriteFiles emits the export as a flat set of files: create is called once
+// per file with its name and a function that writes its content. It is how
+// an export becomes a directory (WriteExport) or the payload of a log-export
+// bundle.
+func (e Export) WriteFiles(create func(name string, write func(io.Writer) error) error) error {
+	if len(e.Checkpoints) == 0 {
+		return errors.New("export: no checkpoint")
+	}
+	if (e.Previous == nil) != (e.Consistency == nil) {
+		return errors.New("export: a previous checkpoint needs a consistency proof and vice versa")
+	}
+	info, err := json.MarshalIndent(e.Info, "", "  ")
+	if err != nil {
+		return err
+	}
+	small := func(name string, data []byte) error {
+		return create(name, func(w io.Writer) error { _, err := w.Write(data); return err })
+	}
+	if err := small(ExportInfoFile, append(info, '\n')); err != nil {
+		return err
+	}
+	for i, c := range e.Checkpoints {
+		if err := small(CheckpointFileName(i+1), c); err != nil {
+			return err
+		}
+	}
+	if e.Previous != nil {
+		if err := small(ExportPreviousFile, e.Previous); err != nil {
+			return err
+		}
+		if err := small(ExportConsistency, e.Consistency.Format()); err != nil {
+			return err
+		}
+	}
+	return create(ExportEntriesFile, func(w io.Writer) error {
+		var n int64
+		err := e.Entries(func(entry []byte) error {
+			if bytes.IndexByte(entry, '\n') >= 0 {
+				return fmt.Errorf("entry %d contains a newline", n)
+			}
+			n++
+			if _, err := w.Write(entry); err != nil {
+				return err
+			}
+			_, err := w.Write([]byte{'\n'})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("export: writing entries: %w", err)
+		}
+		if n != e.Info.TreeSize {
+			return fmt.Errorf("export: wrote %d entries, export.json says %d", n, e.Info.TreeSize)
+		}
+		return nil
+	})
+}
+
 // WriteExport writes e into the new directory dir. It refuses to overwrite:
 // dir must not exist. Files are written into a temporary sibling directory,
 // fsynced, and the directory renamed into place, so a reader never sees half
@@ -64,9 +121,6 @@ type Export struct {
 func WriteExport(dir string, e Export) (err error) {
 	if _, err := os.Lstat(dir); err == nil {
 		return fmt.Errorf("export directory %s already exists: exports are never overwritten", dir)
-	}
-	if len(e.Checkpoints) == 0 {
-		return errors.New("export: no checkpoint")
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp-")
 	if err != nil {
@@ -77,29 +131,10 @@ func WriteExport(dir string, e Export) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	info, err := json.MarshalIndent(e.Info, "", "  ")
+	err = e.WriteFiles(func(name string, write func(io.Writer) error) error {
+		return writeFileSync(filepath.Join(tmp, name), write)
+	})
 	if err != nil {
-		return err
-	}
-	if err := writeFileSync(filepath.Join(tmp, ExportInfoFile), append(info, '\n')); err != nil {
-		return err
-	}
-	for i, c := range e.Checkpoints {
-		if err := writeFileSync(filepath.Join(tmp, CheckpointFileName(i+1)), c); err != nil {
-			return err
-		}
-	}
-	if e.Previous != nil {
-		if err := writeFileSync(filepath.Join(tmp, ExportPreviousFile), e.Previous); err != nil {
-			return err
-		}
-	}
-	if e.Consistency != nil {
-		if err := writeFileSync(filepath.Join(tmp, ExportConsistency), e.Consistency.Format()); err != nil {
-			return err
-		}
-	}
-	if err := writeEntries(filepath.Join(tmp, ExportEntriesFile), e); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -111,48 +146,20 @@ func WriteExport(dir string, e Export) (err error) {
 	return syncDir(filepath.Dir(dir))
 }
 
-func writeEntries(path string, e Export) error {
+func writeFileSync(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
-	var n int64
-	err = e.Entries(func(entry []byte) error {
-		if bytes.IndexByte(entry, '\n') >= 0 {
-			return fmt.Errorf("entry %d contains a newline", n)
-		}
-		n++
-		w.Write(entry)
-		return w.WriteByte('\n')
-	})
-	if err != nil {
-		return fmt.Errorf("export: writing entries: %w", err)
-	}
-	if n != e.Info.TreeSize {
-		return fmt.Errorf("export: wrote %d entries, export.json says %d", n, e.Info.TreeSize)
+	if err := write(w); err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return f.Close()
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
 		return fmt.Errorf("export: %w", err)
 	}
 	return f.Close()

@@ -323,7 +323,7 @@ func TestVerifyMissingManifestColumns(t *testing.T) {
 func TestWriteExportRefusesOverwrite(t *testing.T) {
 	l, _ := standardLog(t)
 	dir := l.writeExport(t)
-	err := WriteExport(dir, Export{Checkpoints: l.signed})
+	err := WriteExport(dir, Export{Checkpoints: l.signed, Entries: func(func([]byte) error) error { return nil }})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("overwrite: %v", err)
 	}
