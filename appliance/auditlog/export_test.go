@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,4 +77,47 @@ func TestExportRoundTrip(t *testing.T) {
 	if _, err := f.log.ExportDir(out2, f.signer); err == nil {
 		t.Fatal("export over an existing directory")
 	}
+}
+
+// TestExportBundle writes a signed-only log-export bundle and opens it as an
+// auditor would: signature first, then the export inside.
+func TestExportBundle(t *testing.T) {
+	f := newFixture(t)
+	f.setup(t)
+	f.ceremony(t, "b1", 3, 0)
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	out := filepath.Join(f.dir, "usb")
+	os.Mkdir(out, 0o755)
+	path, res, err := f.log.ExportBundle(out, origin, priv, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(filepath.Base(path), "log-export-"+origin+"-") || !strings.HasSuffix(path, ".tar") {
+		t.Fatalf("bundle name %s", path)
+	}
+	for _, p := range []string{path, out} {
+		x, closeFn, err := OpenExport(p, origin, priv.Public().(ed25519.PublicKey), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := note.NewVerifier(f.vkey)
+		r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v})
+		closeFn()
+		if err != nil || !r.OK() || r.TreeSize != res.Checkpoint.Size {
+			t.Fatalf("verify %s: %v %+v", p, err, r.Discrepancies)
+		}
+	}
+	// Another key: the bundle is refused before anything is read.
+	other := ed25519.NewKeyFromSeed(bytesOf(5))
+	if _, _, err := OpenExport(path, origin, other.Public().(ed25519.PublicKey), t.TempDir()); err == nil {
+		t.Fatal("bundle accepted with another appliance key")
+	}
+}
+
+func bytesOf(b byte) []byte {
+	s := make([]byte, 32)
+	for i := range s {
+		s[i] = b
+	}
+	return s
 }
