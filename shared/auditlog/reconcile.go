@@ -66,6 +66,26 @@ func keyOfSerial(s string) (serialKey, error) {
 	return k, nil
 }
 
+// canonicalSerialKey is keyOfSerial for the canonical form entries carry.
+func canonicalSerialKey(s string) serialKey {
+	var k serialKey
+	hex.Decode(k[len(k)-len(s)/2:], []byte(s))
+	return k
+}
+
+// productKey is "VVVV/PPPP" in uppercase hex, without fmt on the hot path.
+func productKey(vid, pid uint16) string {
+	const digits = "0123456789ABCDEF"
+	var b [9]byte
+	for i, v := range [2]uint16{vid, pid} {
+		for j := 0; j < 4; j++ {
+			b[i*5+j] = digits[v>>(12-4*j)&0xf]
+		}
+	}
+	b[4] = '/'
+	return string(b[:])
+}
+
 func decodeHash(s string) ([32]byte, error) {
 	var h [32]byte
 	b, err := hex.DecodeString(strings.ToLower(strings.TrimSpace(s)))
@@ -112,7 +132,7 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 	r.Issued++
 	counts(r.Stations, e.Station).Issued++
 	counts(r.Batches, e.BatchID).Issued++
-	counts(r.Products, fmt.Sprintf("%04X/%04X", e.VID, e.PID)).Issued++
+	counts(r.Products, productKey(e.VID, e.PID)).Issued++
 	counts(l.inBatch, e.BatchID).Issued++
 
 	if at, ok := l.revoked[e.Station]; ok {
@@ -126,7 +146,7 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 		r.add(KindNoCeremony, e.Seq, "", "dac %s issued for station %s in batch %s, whose ceremony was started for station %s", e.Serial, e.Station, e.BatchID, st)
 	}
 
-	sk, _ := keyOfSerial(e.Serial) // validated by ParseEntry
+	sk := canonicalSerialKey(e.Serial) // validated by ParseEntry
 	spki, _ := decodeHash(e.SPKISHA256)
 	dac, _ := decodeHash(e.DACSHA256)
 	if prev, ok := l.bySPKI[spki]; ok {

@@ -62,19 +62,18 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	}
 
 	// Stream the entries once: leaf hashes into the tree, facts into the ledger.
-	err := x.Entries(func(line []byte, n int64) error {
-		if err := v.tree.AppendLeaf(tlog.RecordHash(line)); err != nil {
+	err := streamParsed(x, func(n int64, p parsedLine) error {
+		if err := v.tree.AppendLeaf(p.leaf); err != nil {
 			return err
 		}
-		e, err := ParseEntry(line)
-		if err != nil {
-			r.add(KindEntry, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "%v", err)
+		if p.err != nil {
+			r.add(KindEntry, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "%v", p.err)
 			return nil
 		}
-		if s := e.Header().Seq; s != n {
+		if s := p.entry.Header().Seq; s != n {
 			r.add(KindSequence, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "line holds seq %d where seq %d belongs: an entry was removed, inserted or reordered", s, n)
 		}
-		v.led.observe(e, r)
+		v.led.observe(p.entry, r)
 		return nil
 	})
 	if err != nil {
