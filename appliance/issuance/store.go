@@ -36,6 +36,7 @@ type DACRecord struct {
 	Batch    string   `json:"batch"`
 	Index    uint32   `json:"index"`
 	Station  string   `json:"station"`
+	ModuleID string   `json:"module_id,omitempty"`
 	VID      uint16   `json:"vid"`
 	PID      uint16   `json:"pid"`
 	// LogIndex is the audit log index of the dac-issued entry.
@@ -49,9 +50,10 @@ func (r *DACRecord) SerialHex() string { return fmt.Sprintf("%X", r.Serial) }
 
 // Refusal is one CSR the ceremony refused.
 type Refusal struct {
-	Index  uint32 `json:"index"`
-	Reason string `json:"reason"` // a stable code, e.g. "key-already-certified"
-	Detail string `json:"detail"`
+	Index    uint32 `json:"index"`
+	ModuleID string `json:"module_id,omitempty"`
+	Reason   string `json:"reason"` // a stable code, e.g. "key-already-certified"
+	Detail   string `json:"detail"`
 	// LogIndex is the audit log index of the csr-refused entry.
 	LogIndex uint64 `json:"log_index"`
 }
@@ -65,8 +67,13 @@ const (
 
 // Ceremony is the durable state of one signing ceremony (one csr-batch).
 type Ceremony struct {
-	BatchID        string    `json:"batch_id"`
-	Station        string    `json:"station"`
+	BatchID string `json:"batch_id"`
+	Station string `json:"station"`
+	// StationRecipient is the age recipient the return bundle is encrypted to.
+	StationRecipient string `json:"station_recipient"`
+	// ReturnBatchID is the batch ID of the dac-batch bundle, fixed at start so
+	// that every copy of the return bundle carries the same manifest.
+	ReturnBatchID  string    `json:"return_batch_id"`
 	ManifestSHA256 string    `json:"manifest_sha256"`
 	BundleSHA256   string    `json:"bundle_sha256"`
 	PolicySHA256   string    `json:"policy_sha256"`
@@ -86,6 +93,9 @@ type Ceremony struct {
 	Checkpoint     string    `json:"checkpoint,omitempty"`
 	CheckpointSize uint64    `json:"checkpoint_size,omitempty"`
 	IssuedAt       time.Time `json:"issued_at,omitzero"`
+	// PendingOutputSHA256 is the hash of a return bundle sealed but not yet
+	// known to be on the medium ("record, act, record").
+	PendingOutputSHA256 string `json:"pending_output_sha256,omitempty"`
 	// Output: the return bundle as first written.
 	OutputName    string    `json:"output_name,omitempty"`
 	OutputSHA256  string    `json:"output_sha256,omitempty"`
