@@ -1,0 +1,306 @@
+package auditlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// VerifyOptions says what to check a log export against.
+type VerifyOptions struct {
+	// Verifier is the appliance's note verifier (appliance.id note_verifier).
+	Verifier note.Verifier
+	// Proofs are tlog-proofs from dac-batch bundles. DACSHA256, when set, is
+	// the hex SHA-256 of the DAC the bundle delivered with the proof; the
+	// proven entry must be the dac-issued entry for that DAC.
+	Proofs []BundleProof
+	// Known are signed checkpoints the auditor kept (earlier exports,
+	// bundles): the export must extend every one of them.
+	Known []NamedFile
+	// Manifests are line manifests to reconcile with the issued DACs. With
+	// none, reconciliation is skipped (and the report says so by listing none).
+	Manifests []Manifest
+}
+
+// BundleProof is a tlog-proof as found in a bundle.
+type BundleProof struct {
+	Name      string
+	Data      []byte
+	DACSHA256 string
+}
+
+// Verify checks an export and returns the report. An error means the check
+// could not run (unreadable export); every finding about the log's content is
+// a discrepancy in the report. Entries are streamed: memory grows with the
+// stored hashes (~64 bytes per entry) and the DAC ledger, never with the
+// entries' text.
+func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
+	if opts.Verifier == nil {
+		return nil, errors.New("verify: no note verifier (give the appliance identity)")
+	}
+	r := newReport()
+	r.Origin = opts.Verifier.Name()
+	if x.Info.Origin != r.Origin {
+		r.add(KindExport, -1, ExportInfoFile, "origin %q is not the appliance key name %q", x.Info.Origin, r.Origin)
+	}
+
+	ckpts := openCheckpoints(x.Checkpoints, opts.Verifier, r)
+	var latest *namedCheckpoint
+	for i := range ckpts {
+		if latest == nil || ckpts[i].Size > latest.Size {
+			latest = &ckpts[i]
+		}
+	}
+	r.Checkpoints = len(ckpts)
+	if latest == nil {
+		r.add(KindCheckpointSignature, -1, ExportCheckpointDir, "no checkpoint verifies with %s: nothing in this export is authenticated", r.Origin)
+	} else {
+		r.LatestCheckpoint = latest.String()
+		if x.Info.TreeSize != latest.Size {
+			r.add(KindExport, -1, ExportInfoFile, "tree_size %d, latest checkpoint has size %d", x.Info.TreeSize, latest.Size)
+		}
+	}
+
+	// Stream the entries once: leaf hashes into the tree, facts into the ledger.
+	tree := &MemoryTree{}
+	led := newLedger()
+	err := x.Entries(func(line []byte, n int64) error {
+		if err := tree.AppendLeaf(tlog.RecordHash(line)); err != nil {
+			return err
+		}
+		e, err := ParseEntry(line)
+		if err != nil {
+			r.add(KindEntry, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "%v", err)
+			return nil
+		}
+		if s := e.Header().Seq; s != n {
+			r.add(KindSequence, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "line holds seq %d where seq %d belongs: an entry was removed, inserted or reordered", s, n)
+		}
+		led.observe(e, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.TreeSize = tree.Size()
+
+	checkAgainstEntries(ckpts, tree, r)
+	if latest != nil && tree.Size() > latest.Size {
+		r.add(KindExtraEntries, latest.Size, ExportEntriesFile, "%d entries after seq %d are not covered by any checkpoint", tree.Size()-latest.Size, latest.Size-1)
+	}
+	checkPrevious(x, opts.Verifier, latest, tree, r)
+	for _, k := range opts.Known {
+		c, err := OpenCheckpoint(k.Data, opts.Verifier)
+		if err != nil {
+			r.add(KindCheckpointSignature, -1, k.Name, "%v", err)
+			continue
+		}
+		checkOne(namedCheckpoint{c, k.Name}, latest, tree, r)
+	}
+	for _, p := range opts.Proofs {
+		checkProof(p, opts.Verifier, latest, tree, led, r)
+	}
+
+	for _, m := range opts.Manifests {
+		led.reconcileManifest(m, r)
+	}
+	if len(opts.Manifests) > 0 {
+		led.unaccounted(r)
+	}
+	return r, nil
+}
+
+type namedCheckpoint struct {
+	Checkpoint
+	name string
+}
+
+// openCheckpoints verifies every signature and finds forks among the
+// checkpoints themselves (same size, different roots) and rollbacks (a
+// checkpoint signed after a larger one).
+func openCheckpoints(files []NamedFile, v note.Verifier, r *Report) []namedCheckpoint {
+	var out []namedCheckpoint
+	bySize := map[int64]namedCheckpoint{}
+	var maxSeen *namedCheckpoint
+	for _, f := range files {
+		c, err := OpenCheckpoint(f.Data, v)
+		if err != nil {
+			r.add(KindCheckpointSignature, -1, f.Name, "%v", err)
+			continue
+		}
+		nc := namedCheckpoint{c, f.Name}
+		if other, ok := bySize[c.Size]; ok && other.Root != c.Root {
+			r.add(KindFork, -1, f.Name, "%v: %s and %s both have size %d with different roots", ErrFork, other.name, f.Name, c.Size)
+		}
+		if maxSeen != nil && c.Size < maxSeen.Size {
+			r.add(KindFork, -1, f.Name, "signed after %s but smaller (size %d < %d): the log was rolled back", maxSeen.name, c.Size, maxSeen.Size)
+		}
+		bySize[c.Size] = nc
+		out = append(out, nc)
+		if maxSeen == nil || c.Size > maxSeen.Size {
+			maxSeen = &out[len(out)-1]
+		}
+	}
+	return out
+}
+
+// checkAgainstEntries compares each checkpoint's root with the entries'. A
+// mismatch is pinpointed to the entries between the largest matching smaller
+// checkpoint and the failing one.
+func checkAgainstEntries(ckpts []namedCheckpoint, tree *MemoryTree, r *Report) {
+	sorted := append([]namedCheckpoint(nil), ckpts...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Size < sorted[j].Size })
+	var good int64
+	for _, c := range sorted {
+		if c.Size > tree.Size() {
+			r.add(KindCheckpointMismatch, tree.Size(), c.name, "checkpoint %s covers %d entries but the export has %d: entries from seq %d on are missing", c, c.Size, tree.Size(), tree.Size())
+			continue
+		}
+		root, _ := tree.Root(c.Size)
+		if root != c.Root {
+			r.add(KindCheckpointMismatch, good, c.name, "entries do not hash to checkpoint %s: an entry in seq %d–%d was changed, removed, inserted or reordered", c, good, c.Size-1)
+			continue
+		}
+		good = c.Size
+	}
+}
+
+// checkOne checks a checkpoint from outside the export (the auditor's, or a
+// bundle proof's) against it: not newer than the export's latest checkpoint
+// (else the export is stale), and its root matches the entries (else a fork).
+func checkOne(c namedCheckpoint, latest *namedCheckpoint, tree *MemoryTree, r *Report) bool {
+	if latest != nil && c.Size > latest.Size {
+		r.add(KindStale, latest.Size, c.name, "the export's latest checkpoint (size %d) is older than checkpoint %s seen here: entries from seq %d on are missing from the export",
+			latest.Size, c, latest.Size)
+		return false
+	}
+	if c.Size > tree.Size() {
+		return false // reported as missing entries already
+	}
+	root, _ := tree.Root(c.Size)
+	if root != c.Root {
+		r.add(KindFork, -1, c.name, "%v: checkpoint %s does not match the export's entries at size %d (root %s)", ErrFork, c, c.Size, Checkpoint{Size: c.Size, Root: root})
+		return false
+	}
+	return true
+}
+
+// checkPrevious verifies previous.checkpoint and the consistency proof from
+// it to the latest checkpoint.
+func checkPrevious(x *ExportDir, v note.Verifier, latest *namedCheckpoint, tree *MemoryTree, r *Report) {
+	if x.Previous == nil {
+		if x.Info.PreviousTreeSize != 0 {
+			r.add(KindExport, -1, ExportInfoFile, "previous_tree_size %d but no %s", x.Info.PreviousTreeSize, ExportPreviousFile)
+		}
+		return
+	}
+	prev, err := OpenCheckpoint(x.Previous.Data, v)
+	if err != nil {
+		r.add(KindCheckpointSignature, -1, x.Previous.Name, "%v", err)
+		return
+	}
+	if prev.Size != x.Info.PreviousTreeSize {
+		r.add(KindExport, -1, ExportInfoFile, "previous_tree_size %d, %s has size %d", x.Info.PreviousTreeSize, ExportPreviousFile, prev.Size)
+	}
+	checkOne(namedCheckpoint{prev, x.Previous.Name}, latest, tree, r)
+	if latest == nil {
+		return
+	}
+	if x.ConsistencyFile == nil {
+		r.add(KindConsistency, -1, ExportConsistency, "missing: the export has %s but no proof from it", ExportPreviousFile)
+		return
+	}
+	p, err := ParseConsistencyProof(x.ConsistencyFile.Data)
+	if err == nil {
+		err = p.Verify(prev, latest.Checkpoint)
+	}
+	if err != nil {
+		r.add(KindConsistency, -1, x.ConsistencyFile.Name, "%v", err)
+	}
+}
+
+// checkProof verifies one bundle's tlog-proof against the export: its
+// checkpoint's signature, that the export is not older, that the proven leaf
+// is the export's entry at that index (pinpointing a changed entry), and
+// that the entry is the bundle's DAC.
+func checkProof(bp BundleProof, v note.Verifier, latest *namedCheckpoint, tree *MemoryTree, led *ledger, r *Report) {
+	r.ProofsChecked++
+	p, err := ParseProof(bp.Data)
+	if err != nil {
+		r.add(KindProof, -1, bp.Name, "%v", err)
+		return
+	}
+	c, err := OpenCheckpoint(p.Checkpoint, v)
+	if err != nil {
+		r.add(KindCheckpointSignature, p.Index, bp.Name, "%v", err)
+		return
+	}
+	if !checkOne(namedCheckpoint{c, bp.Name}, latest, tree, r) {
+		return
+	}
+	if p.Index >= c.Size {
+		r.add(KindProof, p.Index, bp.Name, "proves entry %d in a checkpoint of size %d", p.Index, c.Size)
+		return
+	}
+	leaf, _ := tree.Leaf(p.Index)
+	if err := tlog.CheckRecord(p.Hashes, c.Size, c.Root, p.Index, leaf); err != nil {
+		r.add(KindProof, p.Index, bp.Name, "the export's entry seq %d is not the entry this proof commits to: it was changed, or the proof is bad", p.Index)
+		return
+	}
+	if bp.DACSHA256 != "" {
+		want, err := decodeHash(bp.DACSHA256)
+		d := led.dacAt(p.Index)
+		switch {
+		case err != nil:
+			r.add(KindProof, p.Index, bp.Name, "bundle dac hash: %v", err)
+		case d == nil:
+			r.add(KindProof, p.Index, bp.Name, "proves seq %d, which is not a dac-issued entry", p.Index)
+		case d.dac != want:
+			r.add(KindProof, p.Index, bp.Name, "proves the entry for dac %x…, not the bundle's dac %s…", d.dac[:8], bp.DACSHA256[:16])
+		}
+	}
+}
+
+// ProofsFromDir collects every *.tlog-proof file under dir (a directory of
+// unpacked dac-batch bundles).
+func ProofsFromDir(dir string) ([]BundleProof, error) {
+	var out []BundleProof
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(d.Name(), ".tlog-proof") {
+			return nil
+		}
+		data, err := readLimited(path, maxProofSize)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		out = append(out, BundleProof{Name: rel, Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading proofs under %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// ReadKnownCheckpoint reads a signed checkpoint file the auditor kept.
+func ReadKnownCheckpoint(path string) (NamedFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return NamedFile{}, err
+	}
+	if len(data) > MaxCheckpointSize {
+		return NamedFile{}, fmt.Errorf("%s: larger than a checkpoint", path)
+	}
+	return NamedFile{Name: path, Data: data}, nil
+}
