@@ -28,15 +28,25 @@ func newPool(ctx PKCtx, slot uint, size int, login func(pkcs11.SessionHandle) er
 }
 
 // take returns an open, logged-in session.
-func (p *pool) take() (pkcs11.SessionHandle, error) {
+func (p *pool) take() (pkcs11.SessionHandle, error) { return p.get(false) }
+
+// takeFresh returns a newly opened session, closing the pooled one it replaces:
+// after the token declared one session gone, the others are suspect too (a token
+// reset or re-insertion invalidates them all).
+func (p *pool) takeFresh() (pkcs11.SessionHandle, error) { return p.get(true) }
+
+func (p *pool) get(fresh bool) (pkcs11.SessionHandle, error) {
 	var sh pkcs11.SessionHandle
 	select {
 	case <-p.done:
 		return 0, ErrClosed
 	case sh = <-p.ch:
 	}
-	if sh != 0 {
+	if sh != 0 && !fresh {
 		return sh, nil
+	}
+	if sh != 0 {
+		_ = p.ctx.CloseSession(sh)
 	}
 	sh, err := p.ctx.OpenSession(p.slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {

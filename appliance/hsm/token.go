@@ -151,7 +151,11 @@ func (t *Token) login(sh pkcs11.SessionHandle) error {
 // returned as is. Only operations that are safe to repeat use do.
 func (t *Token) do(op func(sh pkcs11.SessionHandle) error) error {
 	for attempt := 0; ; attempt++ {
-		sh, err := t.pool.take()
+		take := t.pool.take
+		if attempt > 0 {
+			take = t.pool.takeFresh
+		}
+		sh, err := take()
 		if err != nil {
 			return err
 		}

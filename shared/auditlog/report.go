@@ -73,23 +73,23 @@ type ManifestSummary struct {
 
 // Report is the verifier's result. OK reports whether it found nothing wrong.
 type Report struct {
-	Origin           string                `json:"origin"`
-	TreeSize         int64                 `json:"tree_size"`
-	Checkpoints      int                   `json:"checkpoints"`
-	LatestCheckpoint string                `json:"latest_checkpoint,omitempty"`
-	EntriesByType    map[Type]int64        `json:"entries_by_type"`
-	Stations         map[string]*Counts    `json:"stations"`
-	Batches          map[string]*Counts    `json:"batches"`
-	Products         map[string]*Counts    `json:"products"` // key "VVVV/PPPP" in hex
-	Issued           int64                 `json:"issued"`
-	Refused          int64                 `json:"refused"`
-	ProofsChecked    int                   `json:"proofs_checked"`
-	Manifests        []ManifestSummary     `json:"manifests"`
-	Deployed         int64                 `json:"deployed"`
-	Unused           int64                 `json:"unused"`
-	Discrepancies    []Discrepancy         `json:"discrepancies"`
-	Omitted          int64                 `json:"discrepancies_omitted"`
-	byKind           map[string]int64      // all discrepancies per kind, listed or not
+	Origin           string             `json:"origin"`
+	TreeSize         int64              `json:"tree_size"`
+	Checkpoints      int                `json:"checkpoints"`
+	LatestCheckpoint string             `json:"latest_checkpoint,omitempty"`
+	EntriesByType    map[Type]int64     `json:"entries_by_type"`
+	Stations         map[string]*Counts `json:"stations"`
+	Batches          map[string]*Counts `json:"batches"`
+	Products         map[string]*Counts `json:"products"` // key "VVVV/PPPP" in hex
+	Issued           int64              `json:"issued"`
+	Refused          int64              `json:"refused"`
+	ProofsChecked    int                `json:"proofs_checked"`
+	Manifests        []ManifestSummary  `json:"manifests"`
+	Deployed         int64              `json:"deployed"`
+	Unused           int64              `json:"unused"`
+	Discrepancies    []Discrepancy      `json:"discrepancies"`
+	Omitted          int64              `json:"discrepancies_omitted"`
+	byKind           map[string]int64   // all discrepancies per kind, listed or not
 }
 
 func newReport() *Report {

@@ -21,6 +21,9 @@ const algEd25519 = 0x01
 // Every signature is verified with the public key before it is returned, so a
 // misbehaving token cannot put a bad signature into a checkpoint.
 func NoteSigner(name string, s crypto.Signer) (note.Signer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("note signer %q: no key", name)
+	}
 	pub, ok := s.Public().(ed25519.PublicKey)
 	if !ok || len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("note signer %q: key is %T, want an Ed25519 key", name, s.Public())

@@ -45,34 +45,28 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	if opts.Verifier == nil {
 		return nil, errors.New("verify: no note verifier (give the appliance identity)")
 	}
-	r := newReport()
+	v := &verification{r: newReport(), tree: &MemoryTree{}, led: newLedger(), nv: opts.Verifier,
+		bySize: map[int64]namedCheckpoint{}, entriesMatch: true}
+	r := v.r
 	r.Origin = opts.Verifier.Name()
 	if x.Info.Origin != r.Origin {
 		r.add(KindExport, -1, ExportInfoFile, "origin %q is not the appliance key name %q", x.Info.Origin, r.Origin)
 	}
 
-	ckpts := openCheckpoints(x.Checkpoints, opts.Verifier, r)
-	var latest *namedCheckpoint
-	for i := range ckpts {
-		if latest == nil || ckpts[i].Size > latest.Size {
-			latest = &ckpts[i]
-		}
-	}
+	ckpts := v.openCheckpoints(x.Checkpoints)
 	r.Checkpoints = len(ckpts)
-	if latest == nil {
+	if v.latest == nil {
 		r.add(KindCheckpointSignature, -1, ExportCheckpointDir, "no checkpoint verifies with %s: nothing in this export is authenticated", r.Origin)
 	} else {
-		r.LatestCheckpoint = latest.String()
-		if x.Info.TreeSize != latest.Size {
-			r.add(KindExport, -1, ExportInfoFile, "tree_size %d, latest checkpoint has size %d", x.Info.TreeSize, latest.Size)
+		r.LatestCheckpoint = v.latest.String()
+		if x.Info.TreeSize != v.latest.Size {
+			r.add(KindExport, -1, ExportInfoFile, "tree_size %d, latest checkpoint has size %d", x.Info.TreeSize, v.latest.Size)
 		}
 	}
 
 	// Stream the entries once: leaf hashes into the tree, facts into the ledger.
-	tree := &MemoryTree{}
-	led := newLedger()
 	err := x.Entries(func(line []byte, n int64) error {
-		if err := tree.AppendLeaf(tlog.RecordHash(line)); err != nil {
+		if err := v.tree.AppendLeaf(tlog.RecordHash(line)); err != nil {
 			return err
 		}
 		e, err := ParseEntry(line)
@@ -83,38 +77,49 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 		if s := e.Header().Seq; s != n {
 			r.add(KindSequence, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "line holds seq %d where seq %d belongs: an entry was removed, inserted or reordered", s, n)
 		}
-		led.observe(e, r)
+		v.led.observe(e, r)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	r.TreeSize = tree.Size()
+	r.TreeSize = v.tree.Size()
 
-	checkAgainstEntries(ckpts, tree, r)
-	if latest != nil && tree.Size() > latest.Size {
-		r.add(KindExtraEntries, latest.Size, ExportEntriesFile, "%d entries after seq %d are not covered by any checkpoint", tree.Size()-latest.Size, latest.Size-1)
+	v.checkAgainstEntries(ckpts)
+	if v.latest != nil && v.tree.Size() > v.latest.Size {
+		r.add(KindExtraEntries, v.latest.Size, ExportEntriesFile, "%d entries after seq %d are not covered by any checkpoint", v.tree.Size()-v.latest.Size, v.latest.Size-1)
 	}
-	checkPrevious(x, opts.Verifier, latest, tree, r)
+	v.checkPrevious(x)
 	for _, k := range opts.Known {
 		c, err := OpenCheckpoint(k.Data, opts.Verifier)
 		if err != nil {
 			r.add(KindCheckpointSignature, -1, k.Name, "%v", err)
 			continue
 		}
-		checkOne(namedCheckpoint{c, k.Name}, latest, tree, r)
+		v.checkOne(namedCheckpoint{c, k.Name})
 	}
 	for _, p := range opts.Proofs {
-		checkProof(p, opts.Verifier, latest, tree, led, r)
+		v.checkProof(p)
 	}
 
 	for _, m := range opts.Manifests {
-		led.reconcileManifest(m, r)
+		v.led.reconcileManifest(m, r)
 	}
 	if len(opts.Manifests) > 0 {
-		led.unaccounted(r)
+		v.led.unaccounted(r)
 	}
 	return r, nil
+}
+
+// verification is the state of one Verify run.
+type verification struct {
+	r            *Report
+	tree         *MemoryTree
+	led          *ledger
+	nv           note.Verifier
+	latest       *namedCheckpoint          // largest verified export checkpoint
+	bySize       map[int64]namedCheckpoint // verified export checkpoints
+	entriesMatch bool                      // every export checkpoint matched the entries
 }
 
 type namedCheckpoint struct {
@@ -125,28 +130,32 @@ type namedCheckpoint struct {
 // openCheckpoints verifies every signature and finds forks among the
 // checkpoints themselves (same size, different roots) and rollbacks (a
 // checkpoint signed after a larger one).
-func openCheckpoints(files []NamedFile, v note.Verifier, r *Report) []namedCheckpoint {
+func (v *verification) openCheckpoints(files []NamedFile) []namedCheckpoint {
 	var out []namedCheckpoint
-	bySize := map[int64]namedCheckpoint{}
-	var maxSeen *namedCheckpoint
+	var maxSeen namedCheckpoint
 	for _, f := range files {
-		c, err := OpenCheckpoint(f.Data, v)
+		c, err := OpenCheckpoint(f.Data, v.nv)
 		if err != nil {
-			r.add(KindCheckpointSignature, -1, f.Name, "%v", err)
+			v.r.add(KindCheckpointSignature, -1, f.Name, "%v", err)
 			continue
 		}
 		nc := namedCheckpoint{c, f.Name}
-		if other, ok := bySize[c.Size]; ok && other.Root != c.Root {
-			r.add(KindFork, -1, f.Name, "%v: %s and %s both have size %d with different roots", ErrFork, other.name, f.Name, c.Size)
+		if other, ok := v.bySize[c.Size]; ok && other.Root != c.Root {
+			v.r.add(KindFork, -1, f.Name, "%v: %s and %s both have size %d with different roots", ErrFork, other.name, f.Name, c.Size)
 		}
-		if maxSeen != nil && c.Size < maxSeen.Size {
-			r.add(KindFork, -1, f.Name, "signed after %s but smaller (size %d < %d): the log was rolled back", maxSeen.name, c.Size, maxSeen.Size)
+		if len(out) > 0 && c.Size < maxSeen.Size {
+			v.r.add(KindFork, -1, f.Name, "signed after %s but smaller (size %d < %d): the log was rolled back", maxSeen.name, c.Size, maxSeen.Size)
 		}
-		bySize[c.Size] = nc
+		if _, ok := v.bySize[c.Size]; !ok {
+			v.bySize[c.Size] = nc
+		}
 		out = append(out, nc)
-		if maxSeen == nil || c.Size > maxSeen.Size {
-			maxSeen = &out[len(out)-1]
+		if len(out) == 1 || c.Size > maxSeen.Size {
+			maxSeen = nc
 		}
+	}
+	if len(out) > 0 {
+		v.latest = &maxSeen
 	}
 	return out
 }
@@ -154,18 +163,21 @@ func openCheckpoints(files []NamedFile, v note.Verifier, r *Report) []namedCheck
 // checkAgainstEntries compares each checkpoint's root with the entries'. A
 // mismatch is pinpointed to the entries between the largest matching smaller
 // checkpoint and the failing one.
-func checkAgainstEntries(ckpts []namedCheckpoint, tree *MemoryTree, r *Report) {
+func (v *verification) checkAgainstEntries(ckpts []namedCheckpoint) {
 	sorted := append([]namedCheckpoint(nil), ckpts...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Size < sorted[j].Size })
 	var good int64
+	n := v.tree.Size()
 	for _, c := range sorted {
-		if c.Size > tree.Size() {
-			r.add(KindCheckpointMismatch, tree.Size(), c.name, "checkpoint %s covers %d entries but the export has %d: entries from seq %d on are missing", c, c.Size, tree.Size(), tree.Size())
+		if c.Size > n {
+			v.entriesMatch = false
+			v.r.add(KindCheckpointMismatch, n, c.name, "checkpoint %s covers %d entries but the export has %d: entries from seq %d on are missing", c, c.Size, n, n)
 			continue
 		}
-		root, _ := tree.Root(c.Size)
+		root, _ := v.tree.Root(c.Size)
 		if root != c.Root {
-			r.add(KindCheckpointMismatch, good, c.name, "entries do not hash to checkpoint %s: an entry in seq %d–%d was changed, removed, inserted or reordered", c, good, c.Size-1)
+			v.entriesMatch = false
+			v.r.add(KindCheckpointMismatch, good, c.name, "entries do not hash to checkpoint %s: an entry in seq %d–%d was changed, removed, inserted or reordered", c, good, c.Size-1)
 			continue
 		}
 		good = c.Size
@@ -174,34 +186,47 @@ func checkAgainstEntries(ckpts []namedCheckpoint, tree *MemoryTree, r *Report) {
 
 // checkOne checks a checkpoint from outside the export (the auditor's, or a
 // bundle proof's) against it: not newer than the export's latest checkpoint
-// (else the export is stale), and its root matches the entries (else a fork).
-func checkOne(c namedCheckpoint, latest *namedCheckpoint, tree *MemoryTree, r *Report) bool {
-	if latest != nil && c.Size > latest.Size {
-		r.add(KindStale, latest.Size, c.name, "the export's latest checkpoint (size %d) is older than checkpoint %s seen here: entries from seq %d on are missing from the export",
-			latest.Size, c, latest.Size)
+// (else the export is stale), the same root as the export's own checkpoint of
+// that size (else a fork), and the same root as the entries. It reports
+// whether the checkpoint is usable for checking entries (not stale).
+func (v *verification) checkOne(c namedCheckpoint) bool {
+	r, tree := v.r, v.tree
+	if v.latest != nil && c.Size > v.latest.Size {
+		r.add(KindStale, v.latest.Size, c.name, "the export's latest checkpoint (size %d) is older than checkpoint %s seen here: entries from seq %d on are missing from the export",
+			v.latest.Size, c, v.latest.Size)
 		return false
 	}
 	if c.Size > tree.Size() {
 		return false // reported as missing entries already
 	}
+	if own, ok := v.bySize[c.Size]; ok {
+		if own.Root != c.Root {
+			r.add(KindFork, -1, c.name, "%v: checkpoint %s and the export's %s (%s) have the same size and different roots", ErrFork, c, own.name, own)
+		}
+		return true // a mismatch with the entries is reported against the export's own checkpoint
+	}
 	root, _ := tree.Root(c.Size)
 	if root != c.Root {
-		r.add(KindFork, -1, c.name, "%v: checkpoint %s does not match the export's entries at size %d (root %s)", ErrFork, c, c.Size, Checkpoint{Size: c.Size, Root: root})
-		return false
+		if v.entriesMatch {
+			r.add(KindFork, -1, c.name, "%v: checkpoint %s does not match the export's entries, which match all the export's checkpoints", ErrFork, c)
+		} else {
+			r.add(KindCheckpointMismatch, -1, c.name, "checkpoint %s does not match the export's entries (which were changed, or the log forked)", c)
+		}
 	}
 	return true
 }
 
 // checkPrevious verifies previous.checkpoint and the consistency proof from
 // it to the latest checkpoint.
-func checkPrevious(x *ExportDir, v note.Verifier, latest *namedCheckpoint, tree *MemoryTree, r *Report) {
+func (v *verification) checkPrevious(x *ExportDir) {
+	r, latest := v.r, v.latest
 	if x.Previous == nil {
 		if x.Info.PreviousTreeSize != 0 {
 			r.add(KindExport, -1, ExportInfoFile, "previous_tree_size %d but no %s", x.Info.PreviousTreeSize, ExportPreviousFile)
 		}
 		return
 	}
-	prev, err := OpenCheckpoint(x.Previous.Data, v)
+	prev, err := OpenCheckpoint(x.Previous.Data, v.nv)
 	if err != nil {
 		r.add(KindCheckpointSignature, -1, x.Previous.Name, "%v", err)
 		return
@@ -209,7 +234,7 @@ func checkPrevious(x *ExportDir, v note.Verifier, latest *namedCheckpoint, tree 
 	if prev.Size != x.Info.PreviousTreeSize {
 		r.add(KindExport, -1, ExportInfoFile, "previous_tree_size %d, %s has size %d", x.Info.PreviousTreeSize, ExportPreviousFile, prev.Size)
 	}
-	checkOne(namedCheckpoint{prev, x.Previous.Name}, latest, tree, r)
+	v.checkOne(namedCheckpoint{prev, x.Previous.Name})
 	if latest == nil {
 		return
 	}
@@ -230,33 +255,34 @@ func checkPrevious(x *ExportDir, v note.Verifier, latest *namedCheckpoint, tree 
 // checkpoint's signature, that the export is not older, that the proven leaf
 // is the export's entry at that index (pinpointing a changed entry), and
 // that the entry is the bundle's DAC.
-func checkProof(bp BundleProof, v note.Verifier, latest *namedCheckpoint, tree *MemoryTree, led *ledger, r *Report) {
+func (v *verification) checkProof(bp BundleProof) {
+	r := v.r
 	r.ProofsChecked++
 	p, err := ParseProof(bp.Data)
 	if err != nil {
 		r.add(KindProof, -1, bp.Name, "%v", err)
 		return
 	}
-	c, err := OpenCheckpoint(p.Checkpoint, v)
+	c, err := OpenCheckpoint(p.Checkpoint, v.nv)
 	if err != nil {
 		r.add(KindCheckpointSignature, p.Index, bp.Name, "%v", err)
 		return
 	}
-	if !checkOne(namedCheckpoint{c, bp.Name}, latest, tree, r) {
+	if !v.checkOne(namedCheckpoint{c, bp.Name}) {
 		return
 	}
 	if p.Index >= c.Size {
 		r.add(KindProof, p.Index, bp.Name, "proves entry %d in a checkpoint of size %d", p.Index, c.Size)
 		return
 	}
-	leaf, _ := tree.Leaf(p.Index)
+	leaf, _ := v.tree.Leaf(p.Index)
 	if err := tlog.CheckRecord(p.Hashes, c.Size, c.Root, p.Index, leaf); err != nil {
 		r.add(KindProof, p.Index, bp.Name, "the export's entry seq %d is not the entry this proof commits to: it was changed, or the proof is bad", p.Index)
 		return
 	}
 	if bp.DACSHA256 != "" {
 		want, err := decodeHash(bp.DACSHA256)
-		d := led.dacAt(p.Index)
+		d := v.led.dacAt(p.Index)
 		switch {
 		case err != nil:
 			r.add(KindProof, p.Index, bp.Name, "bundle dac hash: %v", err)
