@@ -75,6 +75,14 @@ func (r *Runner) writeReturn(ctx context.Context, b *Batch, c *issuance.Ceremony
 		return "", "", err
 	}
 
+	// A run killed while sealing leaves its temporary file behind; the name
+	// is this ceremony's own, so the leftovers are ours to remove.
+	if stale, _ := filepath.Glob(filepath.Join(outDir, ".tmp-"+name+"-*")); len(stale) > 0 {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
+
 	bld, err := bundle.NewBuilder(bundle.Header{
 		Kind: bundle.KindDACBatch, BatchID: id, Sender: r.Appliance.Name(), Created: c.IssuedAt,
 		InReplyTo: c.BatchID,
