@@ -3,8 +3,12 @@ package matter
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // maxPEMInput bounds what ParseCertificate reads before decoding: a PEM of a
@@ -28,9 +32,38 @@ func ParseCertificate(data []byte) (*x509.Certificate, error) {
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
+		if curve := spkiCurve(der); curve != nil && !curve.Equal(oidCurveP256) {
+			return nil, ruleErr("cert", "publicKey", "public key is on curve %s, Matter requires P-256 (prime256v1): %v", curve, err)
+		}
 		return nil, ruleErr("cert", "parse", "%v", err)
 	}
 	return cert, nil
+}
+
+var (
+	oidCurveP256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+)
+
+// spkiCurve digs the named curve out of a certificate's SubjectPublicKeyInfo
+// without crypto/x509, so that a certificate Go refuses (secp256k1, say)
+// still gets a precise rule. It returns nil when the walk fails.
+func spkiCurve(der []byte) asn1.ObjectIdentifier {
+	in := cryptobyte.String(der)
+	var cert, tbs, spki, alg cryptobyte.String
+	var algOID, curve asn1.ObjectIdentifier
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil
+	}
+	if !tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!tbs.SkipASN1(cbasn1.INTEGER) || !tbs.SkipASN1(cbasn1.SEQUENCE) || !tbs.SkipASN1(cbasn1.SEQUENCE) ||
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || !tbs.SkipASN1(cbasn1.SEQUENCE) ||
+		!tbs.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.ReadASN1(&alg, cbasn1.SEQUENCE) ||
+		!alg.ReadASN1ObjectIdentifier(&algOID) || !algOID.Equal(oidECPublicKey) ||
+		!alg.ReadASN1ObjectIdentifier(&curve) {
+		return nil
+	}
+	return curve
 }
 
 // certDER returns the DER inside data, which is either DER or one PEM block.
