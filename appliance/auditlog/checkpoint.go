@@ -23,6 +23,8 @@ var (
 	ErrFork = auditlog.ErrFork
 	// ErrOriginChanged: the signer's name differs from the log's origin.
 	ErrOriginChanged = errors.New("audit log origin changed")
+	// ErrDamaged: a stored entry no longer hashes to its stored leaf hash.
+	ErrDamaged = errors.New("audit log store damaged")
 )
 
 // Checkpoint signs a checkpoint of the whole log with s (its name is the
@@ -56,6 +58,16 @@ func (l *Log) Checkpoint(s note.Signer) (signed []byte, err error) {
 			if err := extends(next, prior.signed, hr); err != nil {
 				return fmt.Errorf("refusing to sign checkpoint of %d entries (latest checkpoint in %s): %w", n, prior.where, err)
 			}
+		}
+		// The entries this checkpoint adds must hash to the leaves the tree
+		// was built from (older ones are covered by the consistency proof).
+		var from int64
+		if latest := cb.Get(keyLatest); latest != nil {
+			c, _ := auditlog.SplitSigned(latest)
+			from = c.Size
+		}
+		if err := checkLeaves(tx, from, n); err != nil {
+			return fmt.Errorf("refusing to sign checkpoint of %d entries: %w", n, err)
 		}
 		if latest := cb.Get(keyLatest); latest != nil {
 			if c, _ := auditlog.SplitSigned(latest); c == next {
@@ -118,6 +130,21 @@ func extends(next auditlog.Checkpoint, prior []byte, hr hashReader) error {
 		return fmt.Errorf("%w: entries 0..%d no longer hash to the signed checkpoint %s", ErrFork, pc.Size-1, pc)
 	}
 	return nil
+}
+
+// checkLeaves rehashes entries from..to-1 and compares with the stored leaves.
+func checkLeaves(tx *bbolt.Tx, from, to int64) error {
+	hr := hashReader{tx.Bucket([]byte(BucketHashes))}
+	return forEachTx(tx, from, to, func(seq int64, entry []byte) error {
+		leaf, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
+		if err != nil {
+			return err
+		}
+		if tlog.RecordHash(entry) != leaf[0] {
+			return fmt.Errorf("%w: entry %d does not hash to its stored leaf", ErrDamaged, seq)
+		}
+		return nil
+	})
 }
 
 // Latest returns the latest signed checkpoint, or nil before the first.

@@ -16,18 +16,23 @@ type ExportResult struct {
 	PreviousSize int64               // size of the previous export's checkpoint, 0 if none
 }
 
-// Export writes a log-export directory to dir (which must not exist):
+// ExportDir writes a log-export directory to dir, which must not exist.
+func (l *Log) ExportDir(dir string, s note.Signer) (*ExportResult, error) {
+	return l.Export(s, func(e auditlog.Export) error { return auditlog.WriteExport(dir, e) })
+}
+
+// Export exports the log through write (a directory, or a log-export bundle):
 //
 //  1. record: append a log-exported entry (so the log shows every export);
 //  2. sign a checkpoint covering it (refusing on rollback or fork);
-//  3. act: write entries, all checkpoints, the previous export's checkpoint
-//     and the consistency proof from it, into dir atomically;
+//  3. act: write hands the export (entries, all checkpoints, the previous
+//     export's checkpoint and the consistency proof from it) to its medium;
 //  4. record: remember this checkpoint as the last export's.
 //
 // A failure in step 3 (stick pulled) leaves a log-exported entry with no
 // export; the next export simply records another one and proves consistency
 // from the last export that completed.
-func (l *Log) Export(dir string, s note.Signer) (*ExportResult, error) {
+func (l *Log) Export(s note.Signer, write func(auditlog.Export) error) (*ExportResult, error) {
 	prevSigned, err := l.lastExport()
 	if err != nil {
 		return nil, err
@@ -64,7 +69,7 @@ func (l *Log) Export(dir string, s note.Signer) (*ExportResult, error) {
 		exp.Entries = func(emit func([]byte) error) error {
 			return forEachTx(tx, 0, cur.Size, func(_ int64, e []byte) error { return emit(e) })
 		}
-		return auditlog.WriteExport(dir, exp)
+		return write(exp)
 	})
 	if err != nil {
 		return nil, err
@@ -73,7 +78,7 @@ func (l *Log) Export(dir string, s note.Signer) (*ExportResult, error) {
 		return tx.Bucket([]byte(BucketCheckpoint)).Put(keyLastExport, signed)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("audit log: export written to %s but not recorded: %w", dir, err)
+		return nil, fmt.Errorf("audit log: export written but not recorded as the last export: %w", err)
 	}
 	return &ExportResult{Checkpoint: cur, Signed: signed, PreviousSize: prev.Size}, nil
 }

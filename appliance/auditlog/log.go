@@ -30,6 +30,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -222,4 +223,16 @@ func be64(n int64) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(n))
 	return b[:]
+}
+
+// CheckpointMirrorFile is the name of the checkpoint mirror in the appliance
+// home (see Options.CheckpointMirror).
+const CheckpointMirrorFile = "audit-checkpoint.note"
+
+// OpenInHome opens the log of an appliance home: the home's database, and
+// the checkpoint mirror file in the home directory. Every command that
+// appends or checkpoints (init, station, sign, log export) should open the
+// log this way so that they all guard the same mirror.
+func OpenInHome(db *bbolt.DB, homeDir string) (*Log, error) {
+	return Open(db, Options{CheckpointMirror: filepath.Join(homeDir, CheckpointMirrorFile)})
 }

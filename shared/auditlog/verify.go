@@ -3,11 +3,8 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -56,7 +53,7 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	ckpts := v.openCheckpoints(x.Checkpoints)
 	r.Checkpoints = len(ckpts)
 	if v.latest == nil {
-		r.add(KindCheckpointSignature, -1, ExportCheckpointDir, "no checkpoint verifies with %s: nothing in this export is authenticated", r.Origin)
+		r.add(KindCheckpointSignature, -1, x.Name, "no checkpoint verifies with %s: nothing in this export is authenticated", r.Origin)
 	} else {
 		r.LatestCheckpoint = v.latest.String()
 		if x.Info.TreeSize != v.latest.Size {
@@ -292,31 +289,6 @@ func (v *verification) checkProof(bp BundleProof) {
 			r.add(KindProof, p.Index, bp.Name, "proves the entry for dac %x…, not the bundle's dac %s…", d.dac[:8], bp.DACSHA256[:16])
 		}
 	}
-}
-
-// ProofsFromDir collects every *.tlog-proof file under dir (a directory of
-// unpacked dac-batch bundles).
-func ProofsFromDir(dir string) ([]BundleProof, error) {
-	var out []BundleProof
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(d.Name(), ".tlog-proof") {
-			return nil
-		}
-		data, err := readLimited(path, maxProofSize)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		out = append(out, BundleProof{Name: rel, Data: data})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading proofs under %s: %w", dir, err)
-	}
-	return out, nil
 }
 
 // ReadKnownCheckpoint reads a signed checkpoint file the auditor kept.

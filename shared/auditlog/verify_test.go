@@ -177,7 +177,7 @@ func TestVerifyBadCheckpoints(t *testing.T) {
 		forged, _ := note.Sign(&note.Note{Text: string(Checkpoint{testOrigin, l.tree.Size(), root}.Text())}, forger)
 		l.signed = append(l.signed, forged)
 		r := verifyDir(t, l.writeExport(t), VerifyOptions{})
-		wantKind(t, r, KindCheckpointSignature, -1, "000004.checkpoint")
+		wantKind(t, r, KindCheckpointSignature, -1, "checkpoint-000004.note")
 	})
 	t.Run("wrong verifier", func(t *testing.T) {
 		l, _ := standardLog(t)
@@ -195,7 +195,7 @@ func TestVerifyBadCheckpoints(t *testing.T) {
 		}
 		l.signed = append(l.signed, other.checkpointAt(n))
 		r := verifyDir(t, l.writeExport(t), VerifyOptions{})
-		wantKind(t, r, KindFork, -1, fmt.Sprintf("000003.checkpoint and checkpoints/000004.checkpoint both have size %d", n))
+		wantKind(t, r, KindFork, -1, fmt.Sprintf("checkpoint-000003.note and checkpoint-000004.note both have size %d", n))
 	})
 	t.Run("stale: export older than a bundle proof", func(t *testing.T) {
 		l, seqs := standardLog(t)
@@ -323,7 +323,7 @@ func TestVerifyMissingManifestColumns(t *testing.T) {
 func TestWriteExportRefusesOverwrite(t *testing.T) {
 	l, _ := standardLog(t)
 	dir := l.writeExport(t)
-	err := WriteExport(dir, Export{Checkpoints: l.signed})
+	err := WriteExport(dir, Export{Checkpoints: l.signed, Entries: func(func([]byte) error) error { return nil }})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("overwrite: %v", err)
 	}
