@@ -43,11 +43,11 @@ func ValidateChainAt(dac, pai, paa *x509.Certificate, now time.Time) error {
 		return err
 	}
 	issued := dac.NotBefore
-	if !validAt(paa, issued) {
-		return ruleErr("chain", "paaNotValidAtIssuance", "PAA validity %s is outside the DAC issuance time %s", window(paa), stamp(issued))
-	}
 	if !validAt(pai, issued) {
 		return ruleErr("chain", "paiNotValidAtIssuance", "PAI validity %s is outside the DAC issuance time %s", window(pai), stamp(issued))
+	}
+	if !validAt(paa, issued) {
+		return ruleErr("chain", "paaNotValidAtIssuance", "PAA validity %s is outside the DAC issuance time %s", window(paa), stamp(issued))
 	}
 	if now.Before(dac.NotBefore) {
 		return ruleErr("chain", "dacNotYetValid", "DAC is not valid before %s (now %s)", stamp(dac.NotBefore), stamp(now))

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"math/big"
 	"testing"
 	"time"
@@ -78,3 +79,5 @@ func testChain(t testing.TB) (paa, pai, dac testCA) {
 	dac.cert = mustParse(t, dac.der)
 	return paa, pai, dac
 }
+
+func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
