@@ -234,9 +234,9 @@ type ReturnedDAC struct {
 // Refusal is a per-module outcome other than a good DAC: refused by the
 // appliance, or a DAC that failed the station's checks.
 type Refusal struct {
-	SPKISHA256 [32]byte
-	Reason     Reason
-	Detail     string
+	MAC    string
+	Reason Reason
+	Detail string
 }
 
 // Return is the content of one verified dac-batch bundle.
@@ -245,6 +245,9 @@ type Return struct {
 	CSRBatchID string // the csr-batch it answers
 	DACs       []ReturnedDAC
 	Refusals   []Refusal
+	// InTx, when set, runs inside the import transaction (the bundle
+	// package's MarkConsumed, so its replay record commits with the import).
+	InTx func(tx *bbolt.Tx) error
 }
 
 // ImportResult counts what an import did.
@@ -282,18 +285,24 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 		}
 		now := s.now()
 		seen := make(map[string]bool)
-		member := func(spki [32]byte) (*Module, error) {
-			h := hex.EncodeToString(spki[:])
-			mac := tx.Bucket(bucketBySPKI).Get([]byte(h))
-			if mac == nil {
-				return nil, fmt.Errorf("%w: key %s", ErrUnknownKey, h[:16])
+		member := func(spki *[32]byte, mac string) (*Module, error) {
+			if spki != nil {
+				h := hex.EncodeToString(spki[:])
+				owner := tx.Bucket(bucketBySPKI).Get([]byte(h))
+				if owner == nil {
+					return nil, fmt.Errorf("%w: key %s", ErrUnknownKey, h[:16])
+				}
+				mac = string(owner)
 			}
-			m, err := getModule(tx, string(mac))
+			m, err := getModule(tx, mac)
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%w: module %s", ErrUnknownKey, mac)
+			}
 			if err != nil {
 				return nil, err
 			}
 			if m.BatchID != r.CSRBatchID {
-				return nil, fmt.Errorf("%w: key %s belongs to module %s of batch %q, not %s", ErrUnknownKey, h[:16], m.MAC, m.BatchID, r.CSRBatchID)
+				return nil, fmt.Errorf("%w: module %s is in batch %q, not %s", ErrUnknownKey, m.MAC, m.BatchID, r.CSRBatchID)
 			}
 			if seen[m.MAC] {
 				return nil, fmt.Errorf("bundle answers module %s twice", m.MAC)
@@ -312,7 +321,7 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 			return putModule(tx, m)
 		}
 		for _, d := range r.DACs {
-			m, err := member(d.SPKISHA256)
+			m, err := member(&d.SPKISHA256, "")
 			if err != nil {
 				return err
 			}
@@ -328,7 +337,7 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 			res.DACs++
 		}
 		for _, rf := range r.Refusals {
-			m, err := member(rf.SPKISHA256)
+			m, err := member(nil, rf.MAC)
 			if err != nil {
 				return err
 			}
@@ -367,6 +376,11 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 			return err
 		}
 		res.Batch = b
+		if r.InTx != nil {
+			if err := r.InTx(tx); err != nil {
+				return err
+			}
+		}
 		return tx.Bucket(bucketConsumed).Put([]byte(r.ReturnID), []byte(now.Format(time.RFC3339)))
 	})
 	if err != nil {

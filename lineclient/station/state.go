@@ -108,6 +108,8 @@ const (
 	ReasonForeignModule Reason = "foreign-module"
 	// ReasonDuplicateKey: the module's CSR key is already recorded for another module.
 	ReasonDuplicateKey Reason = "duplicate-key"
+	// ReasonBadCSR: the module's CSR is not a valid Matter DAC CSR (P-256, signature).
+	ReasonBadCSR Reason = "bad-csr"
 	// ReasonCredentialsMismatch: the module keeps reporting credential digests other than ours.
 	ReasonCredentialsMismatch Reason = "credentials-mismatch"
 )

@@ -155,7 +155,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	ret := &Return{ReturnID: "r1", CSRBatchID: "b1",
 		DACs:     []ReturnedDAC{{SPKISHA256: testKey(0), DER: []byte("dac0"), Serial: "01"}, {SPKISHA256: testKey(1), DER: []byte("dac1"), Serial: "02"}},
-		Refusals: []Refusal{{SPKISHA256: testKey(2), Reason: ReasonRefusedByAppliance, Detail: "vid outside policy"}}}
+		Refusals: []Refusal{{MAC: testMAC(2), Reason: ReasonRefusedByAppliance, Detail: "vid outside policy"}}}
 	res, err := s.ImportReturn(ret)
 	if err != nil {
 		t.Fatal(err)

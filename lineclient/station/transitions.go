@@ -22,6 +22,11 @@ type Sighting struct {
 // seen before is created in state identified; a known one only gets its
 // chip model, firmware and port refreshed (its state does not change).
 func (s *Store) Identify(sg Sighting) (*Module, error) {
+	// A module seen again on the same port needs no write: polling a settled
+	// module must not cost a committed transaction per poll.
+	if m, err := s.Get(sg.MAC); err == nil && m.ChipModel == sg.ChipModel && m.Firmware == sg.Firmware && m.Port == sg.Port {
+		return m, nil
+	}
 	return s.transition("identify", sg.MAC, func(tx *bbolt.Tx, m *Module) error {
 		if m.State == StateUnknown {
 			m.State = StateIdentified
