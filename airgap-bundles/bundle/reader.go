@@ -127,7 +127,14 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 
 	// 1. Size and age header, then decrypt (or copy) to the private file.
 	h := sha256.New()
-	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(src, lim.MaxBundleSize+1), h), max(64<<10, lim.MaxAgeHeader+1))
+	cr := &countingReader{r: io.LimitReader(src, lim.MaxBundleSize+1)}
+	br := bufio.NewReaderSize(io.TeeReader(cr, h), max(64<<10, lim.MaxAgeHeader+1))
+	overLimit := func() error {
+		if cr.n > lim.MaxBundleSize {
+			return refuse(ErrTooLarge, nil, "bundle over %d bytes", lim.MaxBundleSize)
+		}
+		return nil
+	}
 	head, _ := br.Peek(len(ageMagic))
 	var plainSize int64
 	if string(head) == ageMagic {
@@ -153,6 +160,9 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 		}
 		plainSize, err = io.Copy(b.plain, dec)
 		if err != nil {
+			if err := overLimit(); err != nil {
+				return nil, err
+			}
 			return nil, refuse(ErrCiphertext, err, "after %d bytes of plaintext", plainSize)
 		}
 	} else {
@@ -161,11 +171,8 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 			return nil, fmt.Errorf("read bundle: %w", err)
 		}
 	}
-	if _, err := br.Peek(1); err != io.EOF {
-		return nil, refuse(ErrTooLarge, nil, "bundle over %d bytes", lim.MaxBundleSize)
-	}
-	if plainSize > lim.MaxBundleSize {
-		return nil, refuse(ErrTooLarge, nil, "bundle over %d bytes", lim.MaxBundleSize)
+	if err := overLimit(); err != nil {
+		return nil, err
 	}
 	copy(b.SHA256[:], h.Sum(nil))
 
@@ -380,4 +387,15 @@ func checkPayload(f *os.File, e tarEntry, fe FileEntry) error {
 		}
 	}
 	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
