@@ -85,7 +85,7 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 			return fail(StepKeygen, station.ReasonForeignModule,
 				fmt.Sprintf("module has %d credential items and lock mask %04b, but this station never took its key", len(id.Digests), id.LockMask))
 		}
-		return p.keygen(ctx, c, mac, id, fail)
+		return stepped(StepKeygen)(p.keygen(ctx, c, mac, id, fail))
 	}
 
 	// From key-generated on, the module must hold the key of its CSR.
@@ -106,15 +106,26 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	case station.StateKeyGenerated, station.StateExported:
 		return outcome{step: StepWait, settled: true, module: rec}, nil
 	case station.StateDACReceived, station.StateWriting:
-		return p.write(ctx, c, mac, id)
+		return stepped(StepWrite)(p.write(ctx, c, mac, id))
 	case station.StateCredentialsWritten:
-		return p.attest(ctx, c, mac, id, fail)
+		return stepped(StepAttest)(p.attest(ctx, c, mac, id, fail))
 	case station.StateAttested, station.StateLocking:
-		return p.lock(ctx, c, mac, id, rec, fail)
+		return stepped(StepLock)(p.lock(ctx, c, mac, id, rec, fail))
 	case station.StateLocked:
-		return p.verifyLock(ctx, c, mac, fail)
+		return stepped(StepVerify)(p.verifyLock(ctx, c, mac, fail))
 	}
 	return outcome{}, fmt.Errorf("module %s: no step for state %s", mac, rec.State)
+}
+
+// stepped names the step of an outcome that ended in an error before it
+// could say so itself.
+func stepped(s Step) func(outcome, error) (outcome, error) {
+	return func(o outcome, err error) (outcome, error) {
+		if o.step == "" {
+			o.step = s
+		}
+		return o, err
+	}
 }
 
 type failFunc func(Step, station.Reason, string) (outcome, error)
