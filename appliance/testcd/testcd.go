@@ -27,8 +27,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/home"
+	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/shared/matter"
 )
 
