@@ -41,6 +41,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), paaCommand(), paiCommand(), identityCommand(), statusCommand(),
+		stationCommand(),
 	}
 }
 
