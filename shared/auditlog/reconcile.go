@@ -14,7 +14,7 @@ import (
 // more: fixed-size keys and one small record per DAC, so 1,000,000 DACs cost
 // tens of megabytes whatever the entries' size.
 type ledger struct {
-	bySerial map[serialKey]int32 // → index in dacs
+	bySerial map[serialKey]int32  // → index in dacs
 	bySPKI   map[hashPrefix]int64 // → seq of the entry that certified the key
 	dacs     []issuedDAC
 
