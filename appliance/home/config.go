@@ -110,17 +110,27 @@ func readConfig(path string) (*Config, error) {
 	if len(b) > maxConfig {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfig)
 	}
+	c, err := parseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig decodes config.json strictly: unknown fields, trailing data and
+// invalid values are refused.
+func parseConfig(b []byte) (*Config, error) {
 	var c Config
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: trailing data after the JSON object", path)
+		return nil, errors.New("trailing data after the JSON object")
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return &c, nil
 }

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/hsm/hsmtest"
-	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/matter"
 )
 

@@ -3,8 +3,11 @@ package home
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dacline/dacline/appliance/hsm"
@@ -102,8 +105,34 @@ func certStatus(c *x509.Certificate, now time.Time) *CertStatus {
 	}
 	sum := sha256.Sum256(c.Raw)
 	return &CertStatus{
-		Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: fmt.Sprintf("%X", c.SerialNumber),
+		Subject: DescribeName(c.RawSubject), Issuer: DescribeName(c.RawIssuer), Serial: fmt.Sprintf("%X", c.SerialNumber),
 		VIDPID: ids, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
 		ValidNow: !now.Before(c.NotBefore) && !now.After(c.NotAfter), SHA256: hex.EncodeToString(sum[:]),
 	}
+}
+
+// DescribeName shows a Matter DN readably: "CN=…, VID=FFF1, PID=8000" (Go's
+// pkix.Name.String shows the Matter attributes as re-encoded OIDs, in reverse).
+func DescribeName(raw []byte) string {
+	var name pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &name); err != nil || len(rest) != 0 {
+		return "(unparsable name)"
+	}
+	var parts []string
+	for _, rdn := range name {
+		for _, atv := range rdn {
+			v, _ := atv.Value.(string)
+			switch {
+			case atv.Type.Equal(matter.OIDVendorID):
+				parts = append(parts, "VID="+v)
+			case atv.Type.Equal(matter.OIDProductID):
+				parts = append(parts, "PID="+v)
+			case atv.Type.Equal(asn1.ObjectIdentifier{2, 5, 4, 3}):
+				parts = append(parts, "CN="+v)
+			default:
+				parts = append(parts, fmt.Sprintf("%s=%v", atv.Type, atv.Value))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
 }

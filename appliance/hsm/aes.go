@@ -3,6 +3,7 @@ package hsm
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/miekg/pkcs11"
 )
@@ -14,7 +15,35 @@ import (
 type SecretKey struct {
 	tok   *Token
 	label string
-	obj   pkcs11.ObjectHandle
+
+	mu  sync.Mutex
+	obj pkcs11.ObjectHandle // refreshed when the token invalidates it
+}
+
+func (k *SecretKey) handle() pkcs11.ObjectHandle {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.obj
+}
+
+// withHandle runs op with the key's handle; if the token says the handle went
+// stale (see Key.refind) the key is looked up again by label and op retried once.
+func (k *SecretKey) withHandle(op func(pkcs11.ObjectHandle) error) error {
+	err := op(k.handle())
+	if err == nil || !handleStale(err) {
+		return err
+	}
+	hs, ferr := k.tok.findObjects([]*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.label),
+	})
+	if ferr != nil || len(hs) != 1 {
+		return err
+	}
+	k.mu.Lock()
+	k.obj = hs[0]
+	k.mu.Unlock()
+	return op(hs[0])
 }
 
 // GCMNonceSize is the nonce length Seal uses (96 bits, NIST SP 800-38D).
@@ -118,7 +147,15 @@ func (k *SecretKey) check() error {
 }
 
 // Attributes reads the key's protection attributes back from the token.
-func (k *SecretKey) Attributes() (KeyAttributes, error) { return k.tok.readProtection(k.obj) }
+func (k *SecretKey) Attributes() (KeyAttributes, error) {
+	var a KeyAttributes
+	err := k.withHandle(func(o pkcs11.ObjectHandle) error {
+		var err error
+		a, err = k.tok.readProtection(o)
+		return err
+	})
+	return a, err
+}
 
 // Seal encrypts plaintext with AES-256-GCM inside the token under a fresh nonce
 // from the token's RNG, authenticating aad as well. It returns the nonce and the
@@ -128,15 +165,17 @@ func (k *SecretKey) Seal(plaintext, aad []byte) (nonce, ciphertext []byte, err e
 	if err != nil {
 		return nil, nil, fmt.Errorf("AES key %q: nonce: %w", k.label, err)
 	}
-	err = k.tok.do(func(sh pkcs11.SessionHandle) error {
-		params := pkcs11.NewGCMParams(nonce, aad, gcmTagBits)
-		defer params.Free()
-		if err := k.tok.ctx.EncryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, k.obj); err != nil {
+	err = k.withHandle(func(o pkcs11.ObjectHandle) error {
+		return k.tok.do(func(sh pkcs11.SessionHandle) error {
+			params := pkcs11.NewGCMParams(nonce, aad, gcmTagBits)
+			defer params.Free()
+			if err := k.tok.ctx.EncryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, o); err != nil {
+				return err
+			}
+			var err error
+			ciphertext, err = k.tok.ctx.Encrypt(sh, plaintext)
 			return err
-		}
-		var err error
-		ciphertext, err = k.tok.ctx.Encrypt(sh, plaintext)
-		return err
+		})
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("AES key %q: encrypt: %w", k.label, err)
@@ -156,15 +195,17 @@ func (k *SecretKey) Open(nonce, ciphertext, aad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("AES key %q: ciphertext too short (%d bytes)", k.label, len(ciphertext))
 	}
 	var plain []byte
-	err := k.tok.do(func(sh pkcs11.SessionHandle) error {
-		params := pkcs11.NewGCMParams(nonce, aad, gcmTagBits)
-		defer params.Free()
-		if err := k.tok.ctx.DecryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, k.obj); err != nil {
+	err := k.withHandle(func(o pkcs11.ObjectHandle) error {
+		return k.tok.do(func(sh pkcs11.SessionHandle) error {
+			params := pkcs11.NewGCMParams(nonce, aad, gcmTagBits)
+			defer params.Free()
+			if err := k.tok.ctx.DecryptInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_GCM, params)}, o); err != nil {
+				return err
+			}
+			var err error
+			plain, err = k.tok.ctx.Decrypt(sh, ciphertext)
 			return err
-		}
-		var err error
-		plain, err = k.tok.ctx.Decrypt(sh, ciphertext)
-		return err
+		})
 	})
 	if err != nil {
 		if isRV(err, pkcs11.CKR_ENCRYPTED_DATA_INVALID, pkcs11.CKR_ENCRYPTED_DATA_LEN_RANGE) {
@@ -177,7 +218,7 @@ func (k *SecretKey) Open(nonce, ciphertext, aad []byte) ([]byte, error) {
 
 // Destroy removes the key from the token (cleanup after a failed setup only).
 func (k *SecretKey) Destroy() error {
-	err := k.tok.doOnce(func(sh pkcs11.SessionHandle) error { return k.tok.ctx.DestroyObject(sh, k.obj) })
+	err := k.tok.doOnce(func(sh pkcs11.SessionHandle) error { return k.tok.ctx.DestroyObject(sh, k.handle()) })
 	if err != nil {
 		return fmt.Errorf("destroy AES key %q: %w", k.label, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/miekg/pkcs11"
 )
@@ -15,9 +16,44 @@ type Key struct {
 	label  string
 	id     []byte
 	typ    KeyType
-	priv   pkcs11.ObjectHandle
 	pub    pkcs11.ObjectHandle
 	public crypto.PublicKey
+
+	mu   sync.Mutex
+	priv pkcs11.ObjectHandle // refreshed when the token invalidates it
+}
+
+// privHandle returns the current handle of the private key.
+func (k *Key) privHandle() pkcs11.ObjectHandle {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.priv
+}
+
+// refind looks the private key up again by label and ID. Tokens may renumber
+// private objects after a logout or reset (SoftHSM2 does), so a handle that was
+// valid can become CKR_OBJECT_HANDLE_INVALID while the key itself is unchanged.
+func (k *Key) refind() error {
+	hs, err := k.tok.findObjects([]*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.label),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, k.id),
+	})
+	if err != nil {
+		return err
+	}
+	if len(hs) != 1 {
+		return fmt.Errorf("key %q: found %d private keys with its label and id, want 1", k.label, len(hs))
+	}
+	k.mu.Lock()
+	k.priv = hs[0]
+	k.mu.Unlock()
+	return nil
+}
+
+// handleStale reports whether err says an object handle is no longer valid.
+func handleStale(err error) bool {
+	return isRV(err, pkcs11.CKR_OBJECT_HANDLE_INVALID, pkcs11.CKR_KEY_HANDLE_INVALID)
 }
 
 // Label is the key's CKA_LABEL (shared by both halves).
@@ -94,7 +130,10 @@ func (t *Token) readProtection(o pkcs11.ObjectHandle) (KeyAttributes, error) {
 
 // Attributes reads the private key's protection attributes back from the token.
 func (k *Key) Attributes() (KeyAttributes, error) {
-	a, err := k.tok.readProtection(k.priv)
+	a, err := k.tok.readProtection(k.privHandle())
+	if err != nil && handleStale(err) && k.refind() == nil {
+		a, err = k.tok.readProtection(k.privHandle())
+	}
 	if err != nil {
 		return a, fmt.Errorf("key %q: %w", k.label, err)
 	}
@@ -307,7 +346,7 @@ func (t *Token) FindKey(label string) (*Key, error) {
 // after a failed setup; keys in service are never destroyed by dacline.
 func (k *Key) Destroy() error {
 	var errs []error
-	for _, o := range []pkcs11.ObjectHandle{k.priv, k.pub} {
+	for _, o := range []pkcs11.ObjectHandle{k.privHandle(), k.pub} {
 		err := k.tok.doOnce(func(sh pkcs11.SessionHandle) error { return k.tok.ctx.DestroyObject(sh, o) })
 		if err != nil {
 			errs = append(errs, err)

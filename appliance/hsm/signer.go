@@ -70,14 +70,21 @@ func (s *tokenSigner) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]b
 // sign runs C_SignInit + C_Sign on a pooled session.
 func (k *Key) sign(mech uint, data []byte) ([]byte, error) {
 	var sig []byte
-	err := k.tok.do(func(sh pkcs11.SessionHandle) error {
-		if err := k.tok.ctx.SignInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, k.priv); err != nil {
+	op := func(sh pkcs11.SessionHandle) error {
+		if err := k.tok.ctx.SignInit(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, k.privHandle()); err != nil {
 			return err
 		}
 		var err error
 		sig, err = k.tok.ctx.Sign(sh, data)
 		return err
-	})
+	}
+	err := k.tok.do(op)
+	if err != nil && handleStale(err) {
+		if rerr := k.refind(); rerr != nil {
+			return nil, fmt.Errorf("key %q on token %q: sign: %w (finding the key again: %v)", k.label, k.tok.label, err, rerr)
+		}
+		err = k.tok.do(op)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("key %q on token %q: sign: %w", k.label, k.tok.label, err)
 	}

@@ -3,6 +3,7 @@ package hsm
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -236,4 +237,21 @@ func (t *Token) Random(n int) ([]byte, error) {
 		return nil, fmt.Errorf("token %q: C_GenerateRandom returned %d bytes, asked for %d", t.label, len(out), n)
 	}
 	return out, nil
+}
+
+// RandReader is an io.Reader over the token's RNG (C_GenerateRandom), for
+// serial numbers and nonces that should come from the HSM.
+func (t *Token) RandReader() io.Reader { return tokenRand{t} }
+
+type tokenRand struct{ t *Token }
+
+func (r tokenRand) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	b, err := r.t.Random(len(p))
+	if err != nil {
+		return 0, err
+	}
+	return copy(p, b), nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/clirun"
-	"github.com/dacline/dacline/shared/matter"
 )
 
 var (
@@ -170,12 +169,8 @@ func paiCommand() *cli.Command {
 }
 
 func printCert(what, path string, c *x509.Certificate) {
-	ids := ""
-	if v, err := matter.ExtractVIDPID(c.RawSubject); err == nil {
-		ids = "  " + v.String()
-	}
 	printf("%s installed: %s\n", what, path)
-	printf("  subject %s%s\n  issuer  %s\n  valid   %s .. %s\n", c.Subject, ids, c.Issuer,
+	printf("  subject %s\n  issuer  %s\n  valid   %s .. %s\n", home.DescribeName(c.RawSubject), home.DescribeName(c.RawIssuer),
 		c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 }
 

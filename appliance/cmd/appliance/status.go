@@ -61,7 +61,7 @@ func printStatus(st *home.Status) {
 		if !c.cert.ValidNow {
 			valid = "NOT VALID NOW"
 		}
-		printf("%-14s %s  %s\n", c.name, c.cert.Subject, c.cert.VIDPID)
+		printf("%-14s %s\n", c.name, c.cert.Subject)
 		printf("%-14s %s .. %s (%s)\n", "", c.cert.NotBefore.Format(time.RFC3339), c.cert.NotAfter.Format(time.RFC3339), valid)
 	}
 }
