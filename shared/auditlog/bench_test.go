@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,9 +117,17 @@ func BenchmarkVerifyExport(b *testing.B) {
 	x.Entries(func(line []byte, _ int64) error { tlog.RecordHash(line); lines++; return nil })
 	base := time.Since(start)
 
+	var heap uint64
+	testHookVerified = func() {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = max(heap, ms.HeapAlloc)
+	}
+	defer func() { testHookVerified = nil }()
 	b.ResetTimer()
 	var elapsed time.Duration
-	var heap uint64
+	cpu0 := cpuTime()
 	for b.Loop() {
 		runtime.GC()
 		t0 := time.Now()
@@ -130,20 +139,28 @@ func BenchmarkVerifyExport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		elapsed += time.Since(t0)
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		heap = max(heap, ms.HeapInuse)
+		elapsed += time.Since(t0) // includes the hook's GC: a conservative figure
 		if !r.OK() || r.TreeSize != n {
 			b.Fatalf("synthetic export did not verify: %v", r.Discrepancies[:min(3, len(r.Discrepancies))])
 		}
 		runtime.KeepAlive(r)
 	}
+	cpu := (cpuTime() - cpu0).Seconds() / float64(b.N)
 	per := elapsed.Seconds() / float64(b.N)
+	// CPU seconds are what a shared machine cannot inflate: entries per CPU
+	// second, times the cores an auditor's machine has, is its rate.
+	b.ReportMetric(float64(n)/cpu, "entries/cpu-s")
 	b.ReportMetric(float64(n)/per, "entries/s")
 	b.ReportMetric(float64(lines)/base.Seconds(), "baseline-hash-only-entries/s")
 	b.ReportMetric(per/base.Seconds(), "x-baseline")
-	b.ReportMetric(float64(heap)/float64(n), "heap-B/entry")
-	b.Logf("verified %d entries in %.2fs (%.0f entries/s); hash-only baseline %.2fs; heap in use %d MB",
-		n, per, float64(n)/per, base.Seconds(), heap>>20)
+	b.ReportMetric(float64(heap)/float64(n), "live-heap-B/entry")
+	b.Logf("verified %d entries in %.2fs wall, %.2fs CPU (%.0f entries/s, %.0f entries per CPU-second); hash-only baseline %.2fs; live heap %d MB",
+		n, per, cpu, float64(n)/per, float64(n)/cpu, base.Seconds(), heap>>20)
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

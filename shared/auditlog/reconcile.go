@@ -14,8 +14,8 @@ import (
 // more: fixed-size keys and one small record per DAC, so 1,000,000 DACs cost
 // tens of megabytes whatever the entries' size.
 type ledger struct {
-	bySerial map[serialKey]int32 // → index in dacs
-	bySPKI   map[[32]byte]int64  // → seq of the entry that certified the key
+	bySerial map[serialKey]int32  // → index in dacs
+	bySPKI   map[hashPrefix]int64 // → seq of the entry that certified the key
 	dacs     []issuedDAC
 
 	enrolled map[string]bool   // station → currently enrolled
@@ -32,7 +32,7 @@ type serialKey [20]byte
 
 type issuedDAC struct {
 	seq    int64
-	dac    [32]byte
+	dac    hashPrefix
 	serial serialKey
 	state  uint8 // 0 unseen in manifests, 1 deployed, 2 unused
 	row    int32 // manifest row that accounted for it (for deployed-twice messages)
@@ -48,7 +48,7 @@ const (
 func newLedger() *ledger {
 	return &ledger{
 		bySerial: map[serialKey]int32{},
-		bySPKI:   map[[32]byte]int64{},
+		bySPKI:   map[hashPrefix]int64{},
 		enrolled: map[string]bool{},
 		revoked:  map[string]int64{},
 		started:  map[string]string{},
@@ -85,6 +85,15 @@ func productKey(vid, pid uint16) string {
 	b[4] = '/'
 	return string(b[:])
 }
+
+// hashPrefix is the first 128 bits of a SHA-256, which is what the ledger
+// keeps of key and DAC hashes to halve its memory. Equal hashes always have
+// equal prefixes, so no duplicate or mismatch is missed; a false "duplicate"
+// would need a 2^64-work collision and only raises an alarm, and passing a
+// wrong DAC hash off as right would need a 2^128-work second preimage.
+type hashPrefix [16]byte
+
+func prefixOf(h [32]byte) hashPrefix { return hashPrefix(h[:16]) }
 
 func decodeHash(s string) ([32]byte, error) {
 	var h [32]byte
@@ -149,17 +158,17 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 	sk := canonicalSerialKey(e.Serial) // validated by ParseEntry
 	spki, _ := decodeHash(e.SPKISHA256)
 	dac, _ := decodeHash(e.DACSHA256)
-	if prev, ok := l.bySPKI[spki]; ok {
+	if prev, ok := l.bySPKI[prefixOf(spki)]; ok {
 		r.add(KindDuplicateSPKI, e.Seq, "", "public key %s… certified twice: seq %d and seq %d", e.SPKISHA256[:16], prev, e.Seq)
 	} else {
-		l.bySPKI[spki] = e.Seq
+		l.bySPKI[prefixOf(spki)] = e.Seq
 	}
 	if i, ok := l.bySerial[sk]; ok {
 		r.add(KindDuplicateSerial, e.Seq, "", "serial %s issued twice: seq %d and seq %d", e.Serial, l.dacs[i].seq, e.Seq)
 		return
 	}
 	l.bySerial[sk] = int32(len(l.dacs))
-	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: dac, serial: sk})
+	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: prefixOf(dac), serial: sk})
 }
 
 // Manifest is a line manifest to reconcile: CSV with a header row. Columns
@@ -225,7 +234,7 @@ func (l *ledger) reconcileManifest(m Manifest, r *Report) {
 			continue
 		}
 		d := &l.dacs[i]
-		if d.dac != want {
+		if d.dac != prefixOf(want) {
 			r.add(KindManifestMismatch, d.seq, src, "dac serial %s: manifest dac_sha256 %s… differs from the one issued (%x…)", serial, strings.ToLower(sha)[:16], d.dac[:8])
 			continue
 		}

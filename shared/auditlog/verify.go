@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 
 	"golang.org/x/mod/sumdb/note"
@@ -104,8 +105,16 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	if len(opts.Manifests) > 0 {
 		v.led.unaccounted(r)
 	}
+	if testHookVerified != nil {
+		testHookVerified()
+		runtime.KeepAlive(v)
+	}
 	return r, nil
 }
+
+// testHookVerified, when set by a benchmark, runs while all of Verify's
+// state is still live, to measure its memory.
+var testHookVerified func()
 
 // verification is the state of one Verify run.
 type verification struct {
@@ -284,7 +293,7 @@ func (v *verification) checkProof(bp BundleProof) {
 			r.add(KindProof, p.Index, bp.Name, "bundle dac hash: %v", err)
 		case d == nil:
 			r.add(KindProof, p.Index, bp.Name, "proves seq %d, which is not a dac-issued entry", p.Index)
-		case d.dac != want:
+		case d.dac != prefixOf(want):
 			r.add(KindProof, p.Index, bp.Name, "proves the entry for dac %x…, not the bundle's dac %s…", d.dac[:8], bp.DACSHA256[:16])
 		}
 	}
