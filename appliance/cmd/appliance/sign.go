@@ -216,4 +216,3 @@ func signHint(err error) error {
 	}
 	return withHints(err)
 }
-

@@ -5,8 +5,8 @@ import (
 	"os"
 
 	"github.com/dacline/dacline/appliance/enrollment"
-	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/home"
+	"github.com/dacline/dacline/appliance/hsm"
 )
 
 // testEnrollMain is the "test-enroll" script command: enrolls a station from
