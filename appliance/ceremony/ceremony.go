@@ -337,7 +337,6 @@ func (r *Runner) start(b *Batch, plan *Plan) (*issuance.Ceremony, error) {
 		}
 		c.StartLogIndex = seq
 		for _, rf := range plan.Refusals {
-			rf.ModuleID = plan.refusedModules[rf.Index]
 			if rf.LogIndex, err = r.Log.CSRRefused(tx, c, rf, rf.ModuleID); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}

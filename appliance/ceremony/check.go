@@ -41,8 +41,6 @@ type Plan struct {
 	Accepted int
 	// Refusals in index order.
 	Refusals []issuance.Refusal
-	// ModuleIDs of refused CSRs, by index, for the audit log.
-	refusedModules map[uint32]string
 }
 
 // ByReason counts refusals per reason.
@@ -64,13 +62,12 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 	if err != nil {
 		return nil, fmt.Errorf("pai subject: %w", err)
 	}
-	p := &Plan{refusedModules: map[uint32]string{}}
+	p := &Plan{}
 	// seen maps an SPKI hash to the first CSR index that carries it; 1,000,000
 	// entries cost about 60 MB, the only per-CSR state the check keeps.
 	seen := make(map[[32]byte]uint32, b.Count)
 	refuse := func(r Request, reason, format string, args ...any) {
-		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, Reason: reason, Detail: fmt.Sprintf(format, args...)})
-		p.refusedModules[r.Index] = r.ModuleID
+		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, ModuleID: r.ModuleID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 	}
 	err = db.View(func(tx *bbolt.Tx) error {
 		next := uint32(0)

@@ -328,7 +328,7 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 	err := r.DB.Update(func(tx *bbolt.Tx) error {
 		for _, j := range ch.jobs {
 			rec := &issuance.DACRecord{
-				SPKIHash: j.spki, Serial: j.serial, Batch: b.ID, Index: j.req.Index, Station: b.Station,
+				SPKIHash: j.spki, Serial: j.serial, Batch: b.ID, Index: j.req.Index, Station: b.Station, ModuleID: j.req.ModuleID,
 				VID: j.req.VID, PID: j.req.PID, IssuedAt: now, DER: j.der,
 			}
 			seq, err := r.Log.DACIssued(tx, &next, rec)

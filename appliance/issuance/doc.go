@@ -4,10 +4,10 @@
 //
 // Layout (all under the top-level bucket "issuance"):
 //
-//	by-spki        SHA-256(SubjectPublicKeyInfo) → DACRecord (JSON)
+//	batch-dacs     batch ID → bucket: index (uint32 BE) → DACRecord (compact binary, record.go)
+//	by-spki        SHA-256(SubjectPublicKeyInfo) → (batch ID, index) of its DACRecord
 //	by-serial      serial number bytes           → SHA-256(SPKI)
 //	ceremonies     batch ID                      → Ceremony (JSON)
-//	batch-dacs     batch ID → bucket: index (uint32 BE) → SHA-256(SPKI)
 //	batch-refusals batch ID → bucket: index (uint32 BE) → Refusal (JSON)
 //	station-issued station name                  → uint64 BE count of DACs
 //
@@ -15,6 +15,10 @@
 //   - a public key is certified at most once (by-spki is unique);
 //   - a serial number is used at most once (by-serial is unique);
 //   - a (batch, index) pair gets at most one DAC.
+//
+// DAC records live under their batch with sequential keys, so a ceremony's
+// commits append to the B+tree instead of touching random pages; the two
+// indexes with random keys hold only small values.
 //
 // The functions here take the caller's *bbolt.Tx so that a DAC record, the
 // ceremony state and the audit log entry that describes it commit together:

@@ -31,7 +31,7 @@ var (
 
 // DACRecord is one issued DAC.
 type DACRecord struct {
-	SPKIHash [32]byte `json:"-"`
+	SPKIHash [32]byte `json:"spki_sha256"`
 	Serial   []byte   `json:"serial"`
 	Batch    string   `json:"batch"`
 	Index    uint32   `json:"index"`
@@ -231,12 +231,39 @@ func DACBySPKI(tx *bbolt.Tx, spki [32]byte) (*DACRecord, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var r DACRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("dac record for key %x corrupt: %w", spki[:8], err)
+	batch, idx, err := parseSPKIRef(v)
+	if err != nil {
+		return nil, fmt.Errorf("key %x: %w", spki[:8], err)
 	}
-	r.SPKIHash = spki
-	return &r, nil
+	r, err := dacAt(tx, batch, idx)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil || r.SPKIHash != spki {
+		return nil, fmt.Errorf("key %x: index points at batch %s csr %d, which holds another key", spki[:8], batch, idx)
+	}
+	return r, nil
+}
+
+// dacAt returns the DAC of CSR idx of batch, or nil.
+func dacAt(tx *bbolt.Tx, batch string, idx uint32) (*DACRecord, error) {
+	b, err := sub(tx, bucketBatchDACs)
+	if err != nil {
+		return nil, err
+	}
+	bb := b.Bucket([]byte(batch))
+	if bb == nil {
+		return nil, nil
+	}
+	v := bb.Get(indexKey(idx))
+	if v == nil {
+		return nil, nil
+	}
+	r, err := decodeRecord(v)
+	if err != nil {
+		return nil, fmt.Errorf("batch %s csr %d: %w", batch, idx, err)
+	}
+	return r, nil
 }
 
 // SerialUsed reports whether a DAC with this serial exists.
@@ -299,17 +326,17 @@ func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
 	if bb.Get(indexKey(r.Index)) != nil {
 		return fmt.Errorf("batch %s csr %d: %w", r.Batch, r.Index, ErrIndexIssued)
 	}
-	v, err := json.Marshal(r)
+	v, err := r.encode()
 	if err != nil {
 		return err
 	}
-	if err := spkiB.Put(r.SPKIHash[:], v); err != nil {
+	if err := bb.Put(indexKey(r.Index), v); err != nil {
+		return err
+	}
+	if err := spkiB.Put(r.SPKIHash[:], spkiRef(r.Batch, r.Index)); err != nil {
 		return err
 	}
 	if err := serB.Put(r.Serial, r.SPKIHash[:]); err != nil {
-		return err
-	}
-	if err := bb.Put(indexKey(r.Index), r.SPKIHash[:]); err != nil {
 		return err
 	}
 	n := uint64(0)
@@ -330,14 +357,9 @@ func BatchDACs(tx *bbolt.Tx, batchID string, fn func(*DACRecord) error) error {
 		return nil
 	}
 	return bb.ForEach(func(k, v []byte) error {
-		var spki [32]byte
-		copy(spki[:], v)
-		r, err := DACBySPKI(tx, spki)
+		r, err := decodeRecord(v)
 		if err != nil {
-			return err
-		}
-		if r == nil {
-			return fmt.Errorf("batch %s csr %d: index names key %x with no dac record", batchID, binary.BigEndian.Uint32(k), spki[:8])
+			return fmt.Errorf("batch %s csr %d: %w", batchID, binary.BigEndian.Uint32(k), err)
 		}
 		return fn(r)
 	})

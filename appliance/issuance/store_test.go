@@ -108,3 +108,48 @@ func TestCeremonyAndRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRecordRoundTrip(t *testing.T) {
+	r := rec("k", 7, 3)
+	r.ModuleID = "24:0a:c4:00:01:02"
+	r.LogIndex = 1 << 40
+	v, err := r.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeRecord(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SPKIHash != r.SPKIHash || string(got.Serial) != string(r.Serial) || got.Batch != r.Batch || got.Index != r.Index ||
+		got.Station != r.Station || got.ModuleID != r.ModuleID || got.VID != r.VID || got.PID != r.PID ||
+		got.LogIndex != r.LogIndex || !got.IssuedAt.Equal(r.IssuedAt) || string(got.DER) != string(r.DER) {
+		t.Fatalf("round trip: %+v != %+v", got, r)
+	}
+	for i := range v {
+		if _, err := decodeRecord(v[:i]); err == nil {
+			t.Fatalf("truncated record (%d of %d bytes) decoded", i, len(v))
+		}
+	}
+	if _, err := decodeRecord(append(v, 0)); err == nil {
+		t.Fatal("record with trailing byte decoded")
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	v, _ := rec("k", 1, 2).encode()
+	f.Add(v)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(b)
+		if err != nil {
+			return
+		}
+		again, err := r.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(b) {
+			t.Fatalf("decode/encode not stable")
+		}
+	})
+}

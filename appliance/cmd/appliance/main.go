@@ -44,6 +44,7 @@ func commands() []*cli.Command {
 		cdCommand(),
 		logCommand(), auditCommand(),
 		stationCommand(),
+		signCommand(), policyCommand(),
 	}
 }
 

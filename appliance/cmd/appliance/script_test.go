@@ -12,6 +12,8 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"appliance":    func() { os.Exit(run()) },
 		"test-station": func() { os.Exit(testStationMain()) },
+		"test-line":    func() { os.Exit(testLineMain()) },
+		"test-enroll":  func() { os.Exit(testEnrollMain()) },
 	})
 }
 
