@@ -42,6 +42,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), paaCommand(), paiCommand(), identityCommand(), statusCommand(),
 		stationCommand(),
+		logCommand(), auditCommand(),
 	}
 }
 
