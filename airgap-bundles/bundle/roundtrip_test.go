@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -241,4 +242,30 @@ func encrypt(t testing.TB, plain []byte, r age.Recipient) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+func TestSelfSignedEnrollmentOnly(t *testing.T) {
+	f := newFixture(t)
+	// Many keys, so some verifier keys contain '+' and '/' in their base64.
+	for i := range 20 {
+		id, _ := age.GenerateX25519Identity()
+		p := &party{name: "station-9", id: id}
+		priv := make([]byte, 32)
+		priv[0] = byte(i)
+		p.priv = ed25519.NewKeyFromSeed(priv)
+		p.signer, _ = NewNoteSigner(p.name, p.priv)
+		raw := seal(t, Header{Kind: KindEnrollment}, p, f.appliance.id.Recipient(), payloadFile{"station.json", "{}\n"})
+		o := ReadOptions{Identities: []age.Identity{f.appliance.id}, SelfSigned: true, TempDir: t.TempDir()}
+		b, err := Read(bytes.NewReader(raw), o)
+		if err != nil {
+			t.Fatalf("key %d: %v", i, err)
+		}
+		if !bytes.Equal(b.SignerKey, p.signer.Public()) {
+			t.Fatal("signer key not reported")
+		}
+		b.Close()
+	}
+	raw := seal(t, Header{Kind: KindCSRBatch}, f.other, f.appliance.id.Recipient(), payloadFile{"csrs.jsonl", "{}\n"})
+	_, err := Read(bytes.NewReader(raw), ReadOptions{Identities: []age.Identity{f.appliance.id}, SelfSigned: true, TempDir: t.TempDir()})
+	wantRefused(t, err, ErrUnknownKind)
 }

@@ -82,8 +82,11 @@ func ParseVerifierKey(vkey string) (string, ed25519.PublicKey, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("verifier key: %w", err)
 	}
-	parts := strings.Split(vkey, "+")
-	raw, err := base64.StdEncoding.Strict().DecodeString(parts[len(parts)-1])
+	parts := strings.SplitN(vkey, "+", 3) // name and hash have no '+'; base64 may
+	if len(parts) != 3 {
+		return "", nil, fmt.Errorf("verifier key %q: want name+hash+key", vkey)
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(parts[2])
 	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 0x01 {
 		return "", nil, fmt.Errorf("verifier key %q: not an Ed25519 key", vkey)
 	}

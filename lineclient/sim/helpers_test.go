@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"go.bug.st/serial"
-
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/lineproto"
@@ -106,7 +104,7 @@ func startSim(t testing.TB, opts sim.Options) *sim.Sim {
 }
 
 // dial opens a jig's PTY with go.bug.st/serial, as a station does.
-func dial(t testing.TB, path string, opts lineproto.ClientOptions) (*lineproto.Client, serial.Port) {
+func dial(t testing.TB, path string, opts lineproto.ClientOptions) (*lineproto.Client, *transport.Port) {
 	t.Helper()
 	p, err := transport.Open(path, transport.Config{})
 	if err != nil {

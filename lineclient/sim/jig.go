@@ -145,22 +145,30 @@ func (j *Jig) insertLocked(id int) error {
 	if err != nil {
 		return err
 	}
+	ev := powerOn(m, lineproto.BootPowerOn)
 	j.mod, j.modID = m, id
 	j.lastRx = time.Now()
 	j.sim.opts.Logf("jig %d: module %d (%s) inserted", j.index, id, m.p.MAC)
-	go j.boot(m, lineproto.BootPowerOn)
+	go j.announce(m, ev)
 	return nil
 }
 
-// boot simulates a power-up: RAM cleared, boot time, BOOT event.
-func (j *Jig) boot(m *module, reason lineproto.BootReason) {
+// powerOn is a module (re)start: RAM cleared, boot counted. It returns the
+// BOOT event the module will send once it has booted.
+func powerOn(m *module, reason lineproto.BootReason) *lineproto.BootEvent {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.reset()
 	m.p.Boots++
 	_ = m.save()
 	ev := &lineproto.BootEvent{State: m.state(), Reason: reason}
 	copy(ev.ChipID[:], m.mac())
-	m.mu.Unlock()
+	return ev
+}
+
+// announce waits the boot time and sends the BOOT event, unless the module
+// was taken off the jig meanwhile.
+func (j *Jig) announce(m *module, ev *lineproto.BootEvent) {
 	j.sleep(150 * time.Millisecond)
 	j.mu.Lock()
 	still := j.mod == m
@@ -173,6 +181,12 @@ func (j *Jig) boot(m *module, reason lineproto.BootReason) {
 	if err == nil {
 		j.write(frame)
 	}
+}
+
+// reboot restarts m in place: the loop is blocked (the module does not
+// answer) until it has booted.
+func (j *Jig) reboot(m *module, reason lineproto.BootReason) {
+	j.announce(m, powerOn(m, reason))
 }
 
 func (j *Jig) sleep(d time.Duration) {
@@ -327,7 +341,7 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 		j.count(func(s *JigStats) { s.Faults["reboot-during-lock"]++ })
 		j.sim.opts.Logf("jig %d: fault reboot-during-lock", j.index)
 		j.sleep(res.work)
-		j.boot(m, lineproto.BootWatchdog)
+		j.reboot(m, lineproto.BootWatchdog)
 		return
 	} else {
 		res = m.handle(req)
@@ -358,7 +372,7 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 		return
 	case j.fault("disconnect", faults.Disconnect):
 		j.write(frame[:len(frame)/2])
-		j.boot(m, lineproto.BootWatchdog)
+		j.reboot(m, lineproto.BootWatchdog)
 		return
 	case j.fault("slow", faults.Slow):
 		select {
@@ -379,7 +393,7 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 	j.write(out)
 	j.count(func(s *JigStats) { s.Replies++ })
 	if res.reboot {
-		j.boot(m, lineproto.BootCommand)
+		j.reboot(m, lineproto.BootCommand)
 	}
 }
 

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,14 +54,14 @@ func TestEveryCommandThroughPTY(t *testing.T) {
 	if !kg.NewKey {
 		t.Fatal("first GENERATE_KEY did not report a new key")
 	}
-	csr, err := x509.ParseCertificateRequest(kg.CSR)
-	if err != nil || csr.CheckSignature() != nil || csr.SignatureAlgorithm != x509.ECDSAWithSHA256 {
+	csr, err := kg.CheckCSR()
+	if err != nil {
 		t.Fatalf("csr: %v", err)
 	}
-	spki := sha256.Sum256(csr.RawSubjectPublicKeyInfo)
-	if spki != kg.SPKIHash {
-		t.Fatal("spki hash does not match the csr")
+	if csr.Subject.CommonName != strings.ToUpper(hexMAC(want.MAC)) {
+		t.Fatalf("csr subject %q", csr.Subject)
 	}
+	spki := kg.SPKIHash
 	kg2, err := c.GenerateKey(ctx)
 	if err != nil || kg2.NewKey || !bytes.Equal(kg2.CSR, kg.CSR) {
 		t.Fatalf("second GENERATE_KEY: new=%v same csr=%v err=%v", kg2.NewKey, bytes.Equal(kg2.CSR, kg.CSR), err)

@@ -11,6 +11,8 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
@@ -29,20 +31,54 @@ type Config struct {
 // ErrPortBusy: another process (another station) holds the port.
 var ErrPortBusy = errors.New("serial port busy")
 
+// Port is an open serial line. It is a serial.Port (so it works as the
+// io.ReadWriter of lineproto.NewClient: it has SetReadTimeout) that also
+// holds an advisory lock on the device, so two stations never drive one jig.
+type Port struct {
+	serial.Port
+	lock *os.File
+	path string
+}
+
+// Path is the device path the port was opened with.
+func (p *Port) Path() string { return p.path }
+
+// Close closes the line and releases the lock.
+func (p *Port) Close() error {
+	err := p.Port.Close()
+	if p.lock != nil {
+		p.lock.Close() // closing the descriptor releases the flock
+	}
+	return err
+}
+
 // Open opens path as 8N1 at cfg.Baud, sets the read timeout and discards
-// whatever sits in the buffers. The returned serial.Port works as the
-// io.ReadWriter of lineproto.NewClient (it has SetReadTimeout).
-func Open(path string, cfg Config) (serial.Port, error) {
+// whatever sits in the buffers. A port another process holds gives
+// ErrPortBusy. (go.bug.st/serial also sets TIOCEXCL, which root bypasses;
+// the flock here does not depend on privileges.)
+func Open(path string, cfg Config) (*Port, error) {
 	if cfg.Baud == 0 {
 		cfg.Baud = DefaultBaud
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 100 * time.Millisecond
 	}
+	lock, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open serial port %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("open %s: %w (another station holds it)", path, ErrPortBusy)
+		}
+		return nil, fmt.Errorf("lock serial port %s: %w", path, err)
+	}
 	p, err := serial.Open(path, &serial.Mode{
 		BaudRate: cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit,
 	})
 	if err != nil {
+		lock.Close()
 		var pe *serial.PortError
 		if errors.As(err, &pe) && pe.Code() == serial.PortBusy {
 			return nil, fmt.Errorf("open %s: %w", path, ErrPortBusy)
@@ -51,12 +87,13 @@ func Open(path string, cfg Config) (serial.Port, error) {
 	}
 	if err := p.SetReadTimeout(cfg.ReadTimeout); err != nil {
 		p.Close()
+		lock.Close()
 		return nil, fmt.Errorf("serial port %s: set read timeout: %w", path, err)
 	}
 	// Flushing is best effort: some drivers do not implement it.
 	_ = p.ResetInputBuffer()
 	_ = p.ResetOutputBuffer()
-	return p, nil
+	return &Port{Port: p, lock: lock, path: path}, nil
 }
 
 // ResetModule pulses the auto-reset lines the way ESP dev boards wire them

@@ -283,11 +283,25 @@ func (c *Client) Commit(ctx context.Context, req *CommitRequest) (*CommitRespons
 }
 
 // WriteItem writes value in MaxChunk pieces, commits it and checks that the
-// module confirms the host's SHA-256 and length.
+// module confirms the host's SHA-256 and length. A module that reset during
+// the write (its staging is in RAM) answers BAD_OFFSET or INCOMPLETE; the
+// item is then written again from offset 0, up to three times.
 func (c *Client) WriteItem(ctx context.Context, item Item, value []byte) (*CommitResponse, error) {
 	if err := ValidateItem(item, value); err != nil {
 		return nil, err
 	}
+	var err error
+	for range 3 {
+		var r *CommitResponse
+		r, err = c.writeItemOnce(ctx, item, value)
+		if s := StatusOf(err); s != StatusBadOffset && s != StatusIncomplete {
+			return r, err
+		}
+	}
+	return nil, err
+}
+
+func (c *Client) writeItemOnce(ctx context.Context, item Item, value []byte) (*CommitResponse, error) {
 	total := uint32(len(value))
 	for off := 0; off < len(value); off += MaxChunk {
 		end := min(off+MaxChunk, len(value))

@@ -7,7 +7,8 @@ import (
 )
 
 // base38Alphabet is the QR code alphanumeric subset the Matter payload uses
-// (Matter Core §5.1.3.1): digits, upper-case letters, '-' and '.'.
+// (Matter Core §5.1; SDK src/setup_payload/Base38Decode.cpp): digits, upper-case
+// letters, '-' and '.'.
 const base38Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-."
 
 // ErrBase38 marks a string that is not valid base38.

@@ -4,7 +4,7 @@
 // discriminators from crypto/rand, and derives the SPAKE2+ verifier a device stores
 // instead of its passcode.
 //
-// Sources: Matter Core specification §5.1 (onboarding payload) and §3.10 (SPAKE2+),
+// Sources: Matter Core specification §5.1 (onboarding payload) and the PAKE chapter (SPAKE2+),
 // as implemented by the Matter SDK (project-chip/connectedhomeip
 // src/setup_payload and scripts/tools/spake2p); the facts used are summarised in
 // MATTER-FACTS.md §3–4.

@@ -10,8 +10,8 @@ import (
 // ErrInvalidManualCode marks a string that is not a valid manual pairing code.
 var ErrInvalidManualCode = errors.New("invalid manual pairing code")
 
-// ManualCode is what a manual pairing code carries (Matter Core §5.1.4.1): the
-// upper 4 bits of the discriminator, the passcode, and — for a non-standard
+// ManualCode is what a manual pairing code carries (Matter Core §5.1; SDK
+// ManualSetupPayloadParser.cpp): the upper 4 bits of the discriminator, the passcode, and — for a non-standard
 // commissioning flow — the vendor and product IDs. The code does not say which
 // non-standard flow (the SDK reports it as custom).
 type ManualCode struct {

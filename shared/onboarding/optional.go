@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Tags of the optional QR data (Matter Core §5.1.3.2, "Matter-common reserved
-// tags"; SDK SetupPayload.h). Tags 0x05–0x7F are reserved for future common use,
+// Tags of the optional QR data (Matter-common reserved tags; SDK SetupPayload.h
+// cites spec 5.1.4.2). Tags 0x05–0x7F are reserved for future common use,
 // 0x80–0xFF belong to the vendor.
 const (
 	TagSerialNumber         uint8 = 0x00 // UTF-8 string, or unsigned integer ≤ 2^32-1
@@ -95,7 +95,9 @@ func (o OptionalData) Value() any {
 
 // Constructors for the common tags.
 
-func SerialNumber(s string) OptionalData { return OptionalData{Tag: TagSerialNumber, Type: TypeString, String: s} }
+func SerialNumber(s string) OptionalData {
+	return OptionalData{Tag: TagSerialNumber, Type: TypeString, String: s}
+}
 func PBKDFIterations(n uint32) OptionalData {
 	return OptionalData{Tag: TagPBKDFIterations, Type: TypeUnsigned, Unsigned: uint64(n)}
 }

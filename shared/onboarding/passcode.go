@@ -25,7 +25,8 @@ var (
 
 // IsValidPasscode reports whether p may be used as a setup passcode. It mirrors the
 // SDK's PayloadContents::IsValidSetupPIN: 1..99999998, and none of the trivial
-// values 11111111, 22222222, … 88888888, 12345678, 87654321 (Matter Core §5.1.7.1).
+// values 11111111, 22222222, … 88888888, 12345678, 87654321
+// (SDK src/setup_payload/SetupPayload.cpp).
 func IsValidPasscode(p uint32) bool {
 	if p == 0 || p > PasscodeMax {
 		return false

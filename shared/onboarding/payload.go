@@ -13,7 +13,8 @@ var ErrInvalidPayload = errors.New("invalid onboarding payload")
 // 0xFFF4); 0xFFF5..0xFFFF are reserved (SDK IsVendorIdValidOperationally).
 const VendorIDMax = 0xFFF4
 
-// Payload is the content of one QR code payload (Matter Core §5.1.3, Table 38).
+// Payload is the content of one QR code payload (Matter Core §5.1; SDK
+// SetupPayload.h).
 type Payload struct {
 	Version       uint8  // 3 bits; only 0 is defined
 	VID           uint16 // vendor ID; 0 = unspecified
@@ -125,7 +126,7 @@ func ParseDiscovery(s string) (Discovery, error) {
 func (p *Payload) ShortDiscriminator() uint8 { return uint8(p.Discriminator >> 8 & 0xF) }
 
 // ManualCode is the manual-pairing-code view of p: VID and PID are carried when the
-// flow is not standard (Matter Core §5.1.4.1).
+// flow is not standard (SDK ManualSetupPayloadGenerator.cpp).
 func (p *Payload) ManualCode() ManualCode {
 	m := ManualCode{ShortDiscriminator: p.ShortDiscriminator(), Passcode: p.Passcode}
 	if p.Flow != FlowStandard {
@@ -179,7 +180,7 @@ func checkVIDPID(vid, pid uint16) error {
 }
 
 // packedFields is the fixed part of the QR payload: 88 bits, LSB first
-// (Matter Core §5.1.3, Table 38).
+// (Matter Core §5.1, packed binary data; SDK SetupPayload.h).
 var packedFields = [...]struct {
 	name  string
 	width int

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdh"
 	"crypto/elliptic"
 	"crypto/pbkdf2"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -12,7 +13,7 @@ import (
 	"math/big"
 )
 
-// SPAKE2+ verifier (Matter Core §3.10; SDK scripts/tools/spake2p/spake2p.py):
+// SPAKE2+ verifier (Matter Core, PAKE chapter; SDK scripts/tools/spake2p/spake2p.py):
 //
 //	ws = PBKDF2-HMAC-SHA256(passcode as uint32 little-endian, salt, iterations, 80 bytes)
 //	w0 = ws[0:40] mod n,  w1 = ws[40:80] mod n   (big-endian, n = order of P-256)
@@ -23,10 +24,13 @@ import (
 // on the label.
 
 const (
-	SaltMin       = 16     // bytes (Matter Core §3.9, PBKDF parameters)
+	SaltMin       = 16     // bytes (SDK kSpake2p_Min_PBKDF_Salt_Length)
 	SaltMax       = 32     // bytes
 	IterationsMin = 1000   // Crypto::kSpake2p_Min_PBKDF_Iterations
 	IterationsMax = 100000 // Crypto::kSpake2p_Max_PBKDF_Iterations
+	// IterationsDefault is what esp-matter-mfg-tool and the SDK's factory-data
+	// scripts use when none is given.
+	IterationsDefault = 10000
 	// VerifierSize is the length of w0 ‖ L.
 	VerifierSize = 32 + 65
 
@@ -51,6 +55,16 @@ func CheckPBKDFParams(salt []byte, iterations int) error {
 		return fmt.Errorf("%w: %d, must be %d..%d", ErrInvalidIterations, iterations, IterationsMin, IterationsMax)
 	}
 	return nil
+}
+
+// NewSalt draws a 32-byte PBKDF salt from crypto/rand (the largest Matter allows,
+// as esp-matter-mfg-tool does).
+func NewSalt() ([]byte, error) {
+	salt := make([]byte, SaltMax)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("generate PBKDF salt: %w", err)
+	}
+	return salt, nil
 }
 
 // Verifier derives the 97-byte SPAKE2+ verifier w0 ‖ L for a passcode.

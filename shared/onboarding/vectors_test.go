@@ -28,8 +28,8 @@ type vectorFile struct {
 		Manual string `json:"manual"`
 	} `json:"qr"`
 	Concatenated []struct {
-		Source         string   `json:"source"`
-		QR             string   `json:"qr"`
+		Source         string `json:"source"`
+		QR             string `json:"qr"`
 		VID, PID       string
 		Discovery      string   `json:"discovery"`
 		Discriminators []uint16 `json:"discriminators"`
@@ -42,6 +42,11 @@ type vectorFile struct {
 		Manual             string `json:"manual"`
 		Valid              bool   `json:"valid"`
 	} `json:"manual_layout"`
+	BadManual []struct {
+		Code  string `json:"code"`
+		Error string `json:"error"`
+		Why   string `json:"why"`
+	} `json:"bad_manual"`
 	Verifier []struct {
 		Source     string `json:"source"`
 		Passcode   uint32 `json:"passcode"`

@@ -1,7 +1,7 @@
 package onboarding
 
 // The Verhoeff check digit (dihedral group D5) protects the manual pairing code
-// (Matter Core §5.1.4.1): it catches every single-digit error and every swap of
+// (SDK src/lib/support/verhoeff/Verhoeff10.cpp): it catches every single-digit error and every swap of
 // adjacent digits.
 
 var verhoeffD = [10][10]byte{

@@ -10,7 +10,8 @@ import (
 // TestMain lets testscript run this program in-process as the "appliance" command.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"appliance": func() { os.Exit(run()) },
+		"appliance":    func() { os.Exit(run()) },
+		"test-station": func() { os.Exit(testStationMain()) },
 	})
 }
 

@@ -40,7 +40,12 @@ func newApp() *cli.App {
 
 // commands lists every top-level command, in the order --help shows them.
 func commands() []*cli.Command {
-	return []*cli.Command{}
+	return []*cli.Command{
+		initCommand(), enrollCommand(),
+		onboardingCommand(),
+		simCommand(),
+		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
+	}
 }
 
 func defaultHome() string {
