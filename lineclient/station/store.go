@@ -13,7 +13,7 @@ import (
 
 // Schema is the marker stored in the meta bucket; a store without it (or with
 // another value) is not opened.
-const Schema = "dacline-station-state/1"
+const Schema = "dacline-station-state/2"
 
 // Errors callers branch on.
 var (

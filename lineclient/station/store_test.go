@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func openTest(t testing.TB) (*Store, string) {
@@ -288,4 +290,46 @@ func TestFailKeepsFirstReason(t *testing.T) {
 		t.Fatalf("failed module written: %v", err)
 	}
 	mustNoViolations(t, s)
+}
+
+func TestModuleRecordRoundTrip(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	m := &Module{MAC: testMAC(7), State: StateFailed, FailedFrom: StateLocking, Reason: ReasonLockFailed, Detail: "x",
+		ChipModel: "ESP32", Firmware: "1", Port: "/dev/pts/3", SPKISHA256: "ab", VID: 0xFFF1, PID: 0x8000,
+		SerialNumber: "SN", Passcode: 20202021, Discriminator: 4095, BatchID: "b", DACSerial: "01", DACSHA256: "cd",
+		CredentialsSHA256: "ef", WriteAttempts: 3, LockAttempts: 2, IdentifiedAt: now, LockingAt: now.Add(time.Second), UpdatedAt: now}
+	b, err := encodeModule(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeModule([]byte(m.MAC), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+	for i := range len(b) {
+		if _, err := decodeModule([]byte(m.MAC), b[:i]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("truncated at %d: %v", i, err)
+		}
+	}
+}
+
+func FuzzDecodeModule(f *testing.F) {
+	b, _ := encodeModule(&Module{MAC: "m", State: StateDone})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeModule([]byte("m"), b)
+		if err != nil {
+			return
+		}
+		again, err := encodeModule(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeModule([]byte("m"), again); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+	})
 }

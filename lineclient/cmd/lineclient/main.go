@@ -43,6 +43,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(),
+		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
 	}
 }
 
