@@ -172,8 +172,26 @@ stage_station() {
     local bundle
     bundle=$(newest "$USB/enrollment-*.age")
     [ -n "$bundle" ] || { echo "demo: lineclient enroll wrote no enrollment-*.age in $USB" >&2; return 1; }
-    step station-enroll.log appliance station enroll "$bundle" --yes --pin-file "$PIN_FILE"
+    step station-enroll.log appliance station enroll --yes --pin-file "$PIN_FILE" "$bundle"
     if has appliance station list; then step station-list.log appliance station list; fi
+}
+
+stage_policy() {
+    header "5b. Signing policy (security officer)" \
+        "Which products each enrolled station may get DACs for, batch size and quota, DAC validity and subject. Strictly parsed; its SHA-256 is recorded with every ceremony."
+    need appliance policy set || return 0
+    cat >"$WORK/policy.json" <<POLICY
+{
+  "version": 1,
+  "max_batch_size": 1000,
+  "dac": {"common_name": "dacline demo DAC {serial}"},
+  "stations": [
+    {"name": "demo-station", "products": [{"vid": "$VID", "pids": ["$PID"]}], "max_dacs": 1000}
+  ]
+}
+POLICY
+    sed 's/^/     /' "$WORK/policy.json"
+    step policy.log appliance policy set "$WORK/policy.json"
 }
 
 PORTS=()
@@ -226,8 +244,8 @@ stage_ceremony() {
     header "9. The signing ceremony (security officer, on the air-gapped appliance)" \
         "The appliance checks the bundle (enrolled station, signature, never seen before) and every CSR, issues one DAC per key with the PAI key in the HSM, logs every issuance and writes the dac-batch bundle back, encrypted to the station."
     need appliance sign || return 0
-    step sign-dry-run.log appliance sign "$CSR_BUNDLE" --dry-run --pin-file "$PIN_FILE"
-    step sign.log appliance sign "$CSR_BUNDLE" --out "$USB" --officer demo-officer --pin-file "$PIN_FILE"
+    step sign-dry-run.log appliance sign --dry-run --pin-file "$PIN_FILE" "$CSR_BUNDLE"
+    step sign.log appliance sign --out "$USB" --officer demo-officer --pin-file "$PIN_FILE" "$CSR_BUNDLE"
     DAC_BUNDLE=$(newest "$USB/dac-batch-*.age")
     [ -n "$DAC_BUNDLE" ] || { echo "demo: no dac-batch-*.age in $USB" >&2; return 1; }
 }
@@ -300,7 +318,7 @@ main() {
     # it are skipped (they need its result). A failing command exits at once
     # (set -e: stages are called as plain commands, never inside && or ||).
     local s
-    for s in stage_appliance stage_pki stage_identity stage_cd stage_station stage_sim \
+    for s in stage_appliance stage_pki stage_identity stage_cd stage_station stage_policy stage_sim \
         stage_keygen stage_export stage_ceremony stage_import stage_finish stage_outputs; do
         if [ -n "$BLOCKED" ]; then
             printf '   %sskipped %s (needs `%s`)%s\n' "$R" "${s#stage_}" "$BLOCKED" "$N"
