@@ -12,7 +12,8 @@
 # the audit log exported and verified.
 #
 # Environment:
-#   DEMO_KEEP=0       remove the demo directory at the end (default: keep it to look at)
+#   DEMO_KEEP=0       remove the demo directory after a successful run (default: keep it
+#                     to look at; a failed run is always kept)
 #   DEMO_MODULES=N    number of simulated modules (default 24)
 #   DEMO_DIR=DIR      use DIR (must not exist) instead of a new temporary directory
 #
@@ -113,10 +114,10 @@ on_exit() {
     if [ "$rc" -ne 0 ] && [ -n "$STAGE" ]; then
         printf '\n%sdemo: FAILED in "%s" (exit %d); outputs of every step are in %s%s\n' "$R" "$STAGE" "$rc" "$LOGS" "$N" >&2
     fi
-    if [ "$KEEP" = 0 ]; then
+    if [ "$KEEP" = 0 ] && [ "$rc" -eq 0 ]; then
         rm -rf "$WORK"
     else
-        printf '\ndemo directory kept: %s  (remove it with: rm -rf %s; DEMO_KEEP=0 removes it automatically)\n' "$WORK" "$WORK" >&2
+        printf '\ndemo directory kept: %s  (remove it with: rm -rf %s; with DEMO_KEEP=0 a successful run removes it)\n' "$WORK" "$WORK" >&2
     fi
 }
 trap on_exit EXIT
@@ -287,6 +288,15 @@ stage_audit() {
     need appliance audit verify || return 0
     local args=(--log "$OUT/log" --key "$USB/appliance.id")
     [ -f "$OUT/manifest.csv" ] && args+=(--manifest "$OUT/manifest.csv")
+    # Receipts: the station opens its return bundle with the age reference tool
+    # and its own identity; the auditor proves each DAC's tlog-proof against the log.
+    if [ -n "${DAC_BUNDLE:-}" ] && command -v age >/dev/null; then
+        mkdir -p "$OUT/receipts/return-batch"
+        printf '   %s$ age -d -i $DEMO/station/age-identity.txt %s | tar -x -C $DEMO/out/receipts/return-batch%s\n' "$Y" "$(short "$DAC_BUNDLE")" "$N"
+        age -d -i "$STATION_HOME/age-identity.txt" "$DAC_BUNDLE" | tar -x -C "$OUT/receipts/return-batch"
+        say "$(ls "$OUT/receipts/return-batch" | tr '\n' ' ')"
+        args+=(--bundles "$OUT/receipts")
+    fi
     step audit.log "$BIN/appliance" audit verify "${args[@]}"
 }
 
@@ -306,6 +316,7 @@ summary() {
     [ -f "$OUT/manifest.csv" ] && say "  manifest:       $(short "$OUT/manifest.csv")"
     [ -f "$OUT/labels.pdf" ] && say "  labels:         $(short "$OUT/labels.pdf")"
     [ -d "$OUT/log" ] && say "  log export:     $(short "$OUT/log")"
+    [ -d "$OUT/receipts" ] && say "  receipts:       $(short "$OUT/receipts")   (the return bundle, opened with age)"
     say "  every command's output: $(short "$LOGS")/*.log"
     say "  (\$DEMO stands for $WORK)"
 }
