@@ -127,3 +127,27 @@ func TestExtractVIDPID(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateIssuedBy(t *testing.T) {
+	paa, pai, dac := testChain(t)
+	otherPAA, otherPAI, _ := testChain(t)
+	rows := []struct {
+		rule          string
+		child, parent *x509.Certificate
+		typ           CertType
+	}{
+		{"", dac.cert, pai.cert, DAC},
+		{"", pai.cert, paa.cert, PAI},
+		{"chain.paiNotFound", dac.cert, otherPAI.cert, DAC},
+		{"chain.paaNotFound", pai.cert, otherPAA.cert, PAI},
+		{"pai.basicConstraints.ca", dac.cert, dac.cert, DAC},
+	}
+	for _, r := range rows {
+		if err := ValidateIssuedBy(r.child, r.parent, r.typ); RuleOf(err) != r.rule {
+			t.Errorf("%q: got %v", r.rule, err)
+		}
+	}
+	if err := ValidateIssuedBy(paa.cert, paa.cert, PAA); err == nil {
+		t.Error("PAA issued-by accepted")
+	}
+}

@@ -27,10 +27,10 @@ func TestParseCertificateInputs(t *testing.T) {
 		name, rule string
 		in         []byte
 	}{
-		{"two PEM blocks", "cert.pem", append(append([]byte(nil), pemBytes...), pemBytes...)},
-		{"wrong PEM type", "cert.pem", bytes.Replace(bytes.Replace(pemBytes, []byte("BEGIN CERTIFICATE"), []byte("BEGIN PUBLIC KEY"), 1), []byte("END CERTIFICATE"), []byte("END PUBLIC KEY"), 1)},
-		{"broken PEM", "cert.pem", pemBytes[:len(pemBytes)-30]},
-		{"text after PEM", "cert.pem", append(append([]byte(nil), pemBytes...), []byte("junk\n")...)},
+		{"two PEM blocks", "cert.encoding", append(append([]byte(nil), pemBytes...), pemBytes...)},
+		{"wrong PEM type", "cert.encoding", bytes.Replace(bytes.Replace(pemBytes, []byte("BEGIN CERTIFICATE"), []byte("BEGIN PUBLIC KEY"), 1), []byte("END CERTIFICATE"), []byte("END PUBLIC KEY"), 1)},
+		{"broken PEM", "cert.encoding", pemBytes[:len(pemBytes)-30]},
+		{"text after PEM", "cert.encoding", append(append([]byte(nil), pemBytes...), []byte("junk\n")...)},
 		{"DER trailing byte", "cert.parse", append(append([]byte(nil), der...), 0)},
 		{"DER truncated", "cert.parse", der[:len(der)-1]},
 		{"empty", "cert.parse", nil},
