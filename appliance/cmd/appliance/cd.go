@@ -111,7 +111,7 @@ func cdCreateTest(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoded CD does not verify: %w", err)
 	}
-	if err := writeNew(out, der, 0o644); err != nil {
+	if err := writeNewFile(out, der, 0o644); err != nil {
 		return err
 	}
 	w := clirun.Stdout
@@ -244,18 +244,18 @@ func testSigner(out string) (*ecdsa.PrivateKey, *x509.Certificate, string, error
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeNew(keyF, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := writeNewFile(keyF, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, nil, "", err
 	}
-	if err := writeNew(certF, matter.EncodePEM(certDER), 0o644); err != nil {
+	if err := writeNewFile(certF, matter.EncodePEM(certDER), 0o644); err != nil {
 		return nil, nil, "", err
 	}
 	cert, err := x509.ParseCertificate(certDER)
 	return key, cert, certF + " (new test signer)", err
 }
 
-// writeNew writes a file that must not exist yet, synced before close.
-func writeNew(path string, data []byte, mode os.FileMode) error {
+// writeNewFile writes a file that must not exist yet, synced before close.
+func writeNewFile(path string, data []byte, mode os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err

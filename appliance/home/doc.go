@@ -1,0 +1,24 @@
+// Package home is the appliance home directory: the one place the appliance keeps
+// state, and the only code that knows its layout.
+//
+//	<home>/                 0700
+//	  config.json           0600  Config: HSM module and token, key labels and public keys, name
+//	  appliance.db          0600  bbolt store, opened once per process; other packages add buckets
+//	  identity.age.enc      0600  the age X25519 identity, AES-256-GCM under a token key
+//	  softhsm2.conf, tokens/      with --new-softhsm-token only: the SoftHSM2 token lives here
+//	  paa.pem, pai.pem      0644  the PAA and PAI certificates once created or imported
+//
+// Invariants:
+//
+//   - Every private or secret key is in the token (package hsm); nothing on disk
+//     here is secret in plaintext. The age identity is stored only sealed under a
+//     non-extractable AES key of the token.
+//   - Init is all or nothing: the home is built in a temporary directory next to
+//     the target and renamed into place at the end; a failed init leaves no home
+//     (and destroys keys it made on an external token), so it can be re-run. Init
+//     never overwrites an existing home.
+//   - The config records each key's public key; opening the token refuses a token
+//     whose keys under those labels are different keys.
+//   - The PAI installed is a valid Matter PAI for exactly the token's PAI key and
+//     chains to the installed PAA.
+package home

@@ -1,0 +1,235 @@
+package home
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/dacline/dacline/appliance/hsm"
+)
+
+// InitOptions configures Init.
+type InitOptions struct {
+	// Name is the appliance name (signed-note key name); see ValidateName.
+	Name string
+	// Module is the PKCS#11 module; hsm.DefaultModule when empty.
+	Module string
+	// TokenLabel is the token to use (or to create with NewSoftHSMToken).
+	TokenLabel string
+	// NewSoftHSMToken creates a SoftHSM2 token whose files live in the home
+	// (softhsm2.conf, tokens/), with PIN as its user PIN.
+	NewSoftHSMToken bool
+	// PIN is the token's user PIN.
+	PIN []byte
+	// SOPIN is the new SoftHSM2 token's security officer PIN. When nil a random
+	// SO PIN is set and forgotten: nobody can then reset the user PIN, which is
+	// what a development token kept in the home needs (re-create it instead).
+	SOPIN []byte
+	// Now is the creation time (time.Now when zero).
+	Now time.Time
+}
+
+// Init creates the appliance home at dir: the token (with NewSoftHSMToken), the
+// appliance signing key (Ed25519), the PAI key (P-256) and the AES key that seals
+// the age identity, all generated inside the token; the sealed age identity;
+// config.json and appliance.db. It is all or nothing: on any failure nothing is
+// left at dir and keys it made on an existing token are destroyed.
+func Init(dir string, o InitOptions) (retErr error) {
+	if err := ValidateName(o.Name); err != nil {
+		return err
+	}
+	if o.TokenLabel == "" {
+		return errors.New("init: a token label is required")
+	}
+	if len(o.PIN) == 0 {
+		return errors.New("init: the token PIN is required")
+	}
+	if o.Module == "" {
+		o.Module = hsm.DefaultModule
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := checkFreeTarget(dir); err != nil {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".init-")
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+
+	cfg := Config{
+		Version: ConfigVersion,
+		Name:    o.Name,
+		Created: o.Now.UTC().Truncate(time.Second),
+		HSM:     HSM{Module: o.Module, TokenLabel: o.TokenLabel},
+		Keys: Keys{
+			Signing: KeyRef{Label: LabelSigning},
+			PAI:     KeyRef{Label: LabelPAI},
+			AgeWrap: LabelAgeWrap,
+		},
+	}
+	hcfg := hsm.Config{ModulePath: o.Module, TokenLabel: o.TokenLabel}
+	if o.NewSoftHSMToken {
+		cfg.HSM.SoftHSMConf = SoftHSMConf
+		hcfg.SoftHSMConf = filepath.Join(tmp, SoftHSMConf)
+		if err := newSoftHSMToken(tmp, hcfg, o.SOPIN, o.PIN); err != nil {
+			return err
+		}
+	}
+
+	if err := makeKeys(tmp, hcfg, o.PIN, &cfg, !o.NewSoftHSMToken); err != nil {
+		return err
+	}
+	db, err := openDB(filepath.Join(tmp, DBFile), true)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("init: close store: %w", err)
+	}
+	if err := writeConfig(filepath.Join(tmp, ConfigFile), &cfg); err != nil {
+		return err
+	}
+	if o.NewSoftHSMToken {
+		// The token was made under the temporary name; point the configuration
+		// at where it will live once the home is renamed into place.
+		conf := hsm.SoftHSMConfig(filepath.Join(dir, TokensDir))
+		if err := writeFileAtomic(filepath.Join(tmp, SoftHSMConf), []byte(conf), 0o600); err != nil {
+			return err
+		}
+	}
+	if err := checkFreeTarget(dir); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("init: move the new home into place: %w", err)
+	}
+	return syncDir(parent)
+}
+
+// checkFreeTarget refuses an existing home: dir may be missing or an empty
+// directory, nothing else.
+func checkFreeTarget(dir string) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); err == io.EOF {
+		return nil
+	}
+	return fmt.Errorf("%w at %s (init never overwrites one)", ErrHomeExists, dir)
+}
+
+// newSoftHSMToken makes the SoftHSM2 configuration and token directory inside the
+// (temporary) home and initialises a token there through C_InitToken.
+func newSoftHSMToken(tmp string, hcfg hsm.Config, soPIN, pin []byte) error {
+	tokens := filepath.Join(tmp, TokensDir)
+	if err := os.Mkdir(tokens, 0o700); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if err := writeFileNew(hcfg.SoftHSMConf, []byte(hsm.SoftHSMConfig(tokens)), 0o600); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	if len(soPIN) == 0 {
+		// A random SO PIN nobody knows; see InitOptions.SOPIN.
+		var b [16]byte
+		if _, err := randRead(b[:]); err != nil {
+			return fmt.Errorf("init: random SO PIN: %w", err)
+		}
+		soPIN = []byte(hex.EncodeToString(b[:]))
+		defer clear(soPIN)
+	}
+	if err := hsm.InitToken(hcfg, soPIN, pin); err != nil {
+		return fmt.Errorf("init: new SoftHSM2 token: %w", err)
+	}
+	return nil
+}
+
+// makeKeys generates the appliance keys and the sealed age identity. With
+// cleanup set (an existing token), a failure destroys the keys it made.
+func makeKeys(tmp string, hcfg hsm.Config, pin []byte, cfg *Config, cleanup bool) (retErr error) {
+	tok, err := hsm.Open(hcfg, pin)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	defer tok.Close()
+	var undo []func() error
+	defer func() {
+		if retErr != nil && cleanup {
+			for i := len(undo) - 1; i >= 0; i-- {
+				if err := undo[i](); err != nil {
+					retErr = fmt.Errorf("%w; cleanup: %v", retErr, err)
+				}
+			}
+		}
+	}()
+
+	signing, err := tok.GenerateEd25519(cfg.Keys.Signing.Label)
+	if err != nil {
+		return fmt.Errorf("init: appliance signing key: %w", err)
+	}
+	undo = append(undo, signing.Destroy)
+	pai, err := tok.GenerateP256(cfg.Keys.PAI.Label)
+	if err != nil {
+		return fmt.Errorf("init: PAI key: %w", err)
+	}
+	undo = append(undo, pai.Destroy)
+	wrap, err := tok.GenerateAESKey(cfg.Keys.AgeWrap)
+	if err != nil {
+		return fmt.Errorf("init: age wrap key: %w", err)
+	}
+	undo = append(undo, wrap.Destroy)
+
+	if cfg.Keys.Signing.PublicKey, err = encodePublicKey(signing.Public()); err != nil {
+		return err
+	}
+	if cfg.Keys.PAI.PublicKey, err = encodePublicKey(pai.Public()); err != nil {
+		return err
+	}
+
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return fmt.Errorf("init: age identity: %w", err)
+	}
+	blob, err := sealIdentity(wrap, id)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	// Read it back before trusting it: the only copy of the identity is this blob.
+	back, err := openIdentity(wrap, blob)
+	if err != nil || back.String() != id.String() {
+		return fmt.Errorf("init: sealed age identity does not open again: %v", err)
+	}
+	if err := writeFileNew(filepath.Join(tmp, IdentityFile), blob, 0o600); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	cfg.AgeRecipient = id.Recipient().String()
+	return nil
+}
