@@ -39,8 +39,13 @@ func csrLine(w io.Writer, i int) {
 // BenchmarkBundle100kCSRs writes and reads a csr-batch of 100,000 CSRs through real
 // files, and reports MB/s of each against a baseline measured in the same run (copying
 // and hashing the same payload file), plus the peak RSS of each phase.
+//
+// DACLINE_BENCH_CSRS overrides the count (e.g. 1000000 to check the 1M-CSR memory bound).
 func BenchmarkBundle100kCSRs(b *testing.B) {
-	const n = 100_000
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("DACLINE_BENCH_CSRS")); err == nil && v > 0 {
+		n = v
+	}
 	f := newFixture(b)
 	dir := b.TempDir()
 	for i := 0; i < b.N; i++ {
@@ -72,7 +77,7 @@ func BenchmarkBundle100kCSRs(b *testing.B) {
 		// Write: spool + seal + atomic durable write with hash read-back.
 		resetPeakRSS()
 		t0 = nowSeconds()
-		bl, err := NewBuilder(Header{Kind: KindCSRBatch, Sender: f.station.name, Counts: map[string]int64{"csrs": n}}, dir)
+		bl, err := NewBuilder(Header{Kind: KindCSRBatch, Sender: f.station.name, Counts: map[string]int64{"csrs": int64(n)}}, dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -115,7 +115,7 @@ func TestHostileArchives(t *testing.T) {
 		{"unknown version", good, []craftEntry{{name: "csrs.jsonl", content: csrs}}, func(m *Manifest) { m.Version = 2 }, ErrUnknownVersion, ""},
 		{"missing required file", []FileEntry{fe("other.txt", "x")}, []craftEntry{{name: "other.txt", content: "x"}}, nil, ErrManifest, "without csrs.jsonl"},
 		{"count over limit", good, []craftEntry{{name: "csrs.jsonl", content: csrs}}, func(m *Manifest) { m.Counts["csrs"] = 1 << 40 }, ErrTooLarge, "counts"},
-		{"sender differs from signer", good, []craftEntry{{name: "csrs.jsonl", content: csrs}}, func(m *Manifest) { m.Recipient = f.other.id.Recipient().String() }, ErrRecipientMismatch, ""},
+		{"manifest names another recipient", good, []craftEntry{{name: "csrs.jsonl", content: csrs}}, func(m *Manifest) { m.Recipient = f.other.id.Recipient().String() }, ErrRecipientMismatch, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,6 +163,32 @@ func TestLimits(t *testing.T) {
 			o.Limits = lim
 			_, err := Read(bytes.NewReader(raw), o)
 			wantRefused(t, err, ErrTooLarge)
+		})
+	}
+}
+
+// manifest.json and manifest.sig must be the first two entries, in that order.
+func TestManifestNotFirst(t *testing.T) {
+	f := newFixture(t)
+	plain := decrypt(t, seal(t, Header{Kind: KindCSRBatch, Created: fixedTime}, f.station, f.appliance.id.Recipient(), payloadFile{"csrs.jsonl", "{}\n"}), f.appliance.id)
+	entries, err := readTarIndex(bytes.NewReader(plain), int64(len(plain)), 8, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(i int) []byte { return plain[entries[i].Offset : entries[i].Offset+entries[i].Size] }
+	for name, order := range map[string][]int{"signature first": {1, 0, 2}, "payload first": {2, 0, 1}, "no signature": {0, 2}} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tw := &tarWriter{w: &buf, mtime: fixedTime.Unix()}
+			for _, i := range order {
+				tw.writeFile(entries[i].Name, entries[i].Size, bytes.NewReader(body(i)))
+			}
+			tw.close()
+			_, err := Read(bytes.NewReader(encrypt(t, buf.Bytes(), f.appliance.id.Recipient())), f.applianceOpts(t))
+			wantRefused(t, err, ErrStructure)
+			if !strings.Contains(err.Error(), "first two entries") {
+				t.Fatalf("error does not say what is wrong: %v", err)
+			}
 		})
 	}
 }

@@ -111,4 +111,3 @@ func TestStationIdentity(t *testing.T) {
 		t.Fatal("trailing data accepted")
 	}
 }
-

@@ -207,7 +207,9 @@ func (h *Home) ResolveAppliance(sender string, kind bundle.Kind) (ed25519.Public
 }
 
 // Certificates returns the PAI and PAA trust anchors.
-func (h *Home) Certificates() (pai, paa *x509.Certificate, err error) { return h.Appliance.Certificates() }
+func (h *Home) Certificates() (pai, paa *x509.Certificate, err error) {
+	return h.Appliance.Certificates()
+}
 
 // CD returns the Certification Declaration, or nil when none was installed.
 func (h *Home) CD() ([]byte, error) {

@@ -127,25 +127,36 @@ func marshalCanonical(v any) ([]byte, error) {
 // fields, valid field values, no trailing data, and canonical bytes (the
 // decoded entry re-encodes to exactly data). Errors name the seq when it
 // could be read.
-func ParseEntry(data []byte) (Entry, error) {
+func ParseEntry(data []byte) (_ Entry, err error) {
 	if len(data) > MaxEntrySize {
 		return nil, fmt.Errorf("entry is %d bytes, more than the %d allowed", len(data), MaxEntrySize)
 	}
-	var peek struct {
-		Seq  *int64 `json:"seq"`
-		Type Type   `json:"type"`
-	}
-	if err := json.Unmarshal(data, &peek); err != nil {
-		return nil, fmt.Errorf("entry: %w", err)
-	}
+	t, ok := typeHint(data)
 	where := "entry"
-	if peek.Seq != nil {
-		where = fmt.Sprintf("entry seq %d", *peek.Seq)
+	if !ok {
+		var peek struct {
+			Seq  *int64 `json:"seq"`
+			Type Type   `json:"type"`
+		}
+		if err := json.Unmarshal(data, &peek); err != nil {
+			return nil, fmt.Errorf("entry: %w", err)
+		}
+		if peek.Seq != nil {
+			where = fmt.Sprintf("entry seq %d", *peek.Seq)
+		}
+		t = peek.Type
 	}
-	e := NewEntry(peek.Type)
+	e := NewEntry(t)
 	if e == nil {
-		return nil, fmt.Errorf("%s: %w %q", where, ErrUnknownType, peek.Type)
+		return nil, fmt.Errorf("%s: %w %q", where, ErrUnknownType, t)
 	}
+	defer func() {
+		// Name the seq in errors when the entry got far enough to have one.
+		if err != nil && where == "entry" && e.Header().Seq > 0 {
+			err = fmt.Errorf("entry seq %d: %w", e.Header().Seq, err)
+		}
+	}()
+	peek := struct{ Type Type }{t}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(e); err != nil {
@@ -160,6 +171,9 @@ func ParseEntry(data []byte) (Entry, error) {
 	if e.Header().Seq < 0 {
 		return nil, fmt.Errorf("%s: negative seq", where)
 	}
+	if e.Header().Type != e.EntryType() {
+		return nil, fmt.Errorf("%s: type %q decoded as %s", where, e.Header().Type, e.EntryType())
+	}
 	if err := e.validate(); err != nil {
 		return nil, fmt.Errorf("%s (%s): %w", where, peek.Type, err)
 	}
@@ -172,6 +186,29 @@ func ParseEntry(data []byte) (Entry, error) {
 			where, peek.Type, ErrNotCanonical, len(again))
 	}
 	return e, nil
+}
+
+// typeHint finds the top-level "type" value of a canonical entry without a
+// full decode: in JSON an unescaped `"type":"` can only be a key, and only
+// top-level keys have string values named type in our entries. The hint only
+// picks the struct to decode into; the strict decode and the canonical
+// comparison still decide.
+func typeHint(data []byte) (Type, bool) {
+	const key = `"type":"`
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return "", false
+	}
+	rest := data[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	t := Type(rest[:j])
+	if _, ok := newEntry[t]; !ok {
+		return "", false
+	}
+	return t, true
 }
 
 // Timestamp is an entry's time: RFC 3339 in UTC with a "Z" and only as many

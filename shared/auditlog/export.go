@@ -27,7 +27,9 @@ const (
 )
 
 // CheckpointFileName names the i-th (1-based) signed checkpoint of an export.
-func CheckpointFileName(i int) string { return fmt.Sprintf("%s%06d%s", checkpointPrefix, i, checkpointExt) }
+func CheckpointFileName(i int) string {
+	return fmt.Sprintf("%s%06d%s", checkpointPrefix, i, checkpointExt)
+}
 
 // IsCheckpointFile reports whether name is a checkpoint file of an export.
 func IsCheckpointFile(name string) bool {

@@ -14,8 +14,8 @@ import (
 // more: fixed-size keys and one small record per DAC, so 1,000,000 DACs cost
 // tens of megabytes whatever the entries' size.
 type ledger struct {
-	bySerial map[serialKey]int32 // → index in dacs
-	bySPKI   map[[32]byte]int64  // → seq of the entry that certified the key
+	bySerial map[serialKey]int32  // → index in dacs
+	bySPKI   map[hashPrefix]int64 // → seq of the entry that certified the key
 	dacs     []issuedDAC
 
 	enrolled map[string]bool   // station → currently enrolled
@@ -32,7 +32,7 @@ type serialKey [20]byte
 
 type issuedDAC struct {
 	seq    int64
-	dac    [32]byte
+	dac    hashPrefix
 	serial serialKey
 	state  uint8 // 0 unseen in manifests, 1 deployed, 2 unused
 	row    int32 // manifest row that accounted for it (for deployed-twice messages)
@@ -48,7 +48,7 @@ const (
 func newLedger() *ledger {
 	return &ledger{
 		bySerial: map[serialKey]int32{},
-		bySPKI:   map[[32]byte]int64{},
+		bySPKI:   map[hashPrefix]int64{},
 		enrolled: map[string]bool{},
 		revoked:  map[string]int64{},
 		started:  map[string]string{},
@@ -65,6 +65,35 @@ func keyOfSerial(s string) (serialKey, error) {
 	n.FillBytes(k[:])
 	return k, nil
 }
+
+// canonicalSerialKey is keyOfSerial for the canonical form entries carry.
+func canonicalSerialKey(s string) serialKey {
+	var k serialKey
+	hex.Decode(k[len(k)-len(s)/2:], []byte(s))
+	return k
+}
+
+// productKey is "VVVV/PPPP" in uppercase hex, without fmt on the hot path.
+func productKey(vid, pid uint16) string {
+	const digits = "0123456789ABCDEF"
+	var b [9]byte
+	for i, v := range [2]uint16{vid, pid} {
+		for j := 0; j < 4; j++ {
+			b[i*5+j] = digits[v>>(12-4*j)&0xf]
+		}
+	}
+	b[4] = '/'
+	return string(b[:])
+}
+
+// hashPrefix is the first 128 bits of a SHA-256, which is what the ledger
+// keeps of key and DAC hashes to halve its memory. Equal hashes always have
+// equal prefixes, so no duplicate or mismatch is missed; a false "duplicate"
+// would need a 2^64-work collision and only raises an alarm, and passing a
+// wrong DAC hash off as right would need a 2^128-work second preimage.
+type hashPrefix [16]byte
+
+func prefixOf(h [32]byte) hashPrefix { return hashPrefix(h[:16]) }
 
 func decodeHash(s string) ([32]byte, error) {
 	var h [32]byte
@@ -112,7 +141,7 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 	r.Issued++
 	counts(r.Stations, e.Station).Issued++
 	counts(r.Batches, e.BatchID).Issued++
-	counts(r.Products, fmt.Sprintf("%04X/%04X", e.VID, e.PID)).Issued++
+	counts(r.Products, productKey(e.VID, e.PID)).Issued++
 	counts(l.inBatch, e.BatchID).Issued++
 
 	if at, ok := l.revoked[e.Station]; ok {
@@ -126,20 +155,20 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 		r.add(KindNoCeremony, e.Seq, "", "dac %s issued for station %s in batch %s, whose ceremony was started for station %s", e.Serial, e.Station, e.BatchID, st)
 	}
 
-	sk, _ := keyOfSerial(e.Serial) // validated by ParseEntry
+	sk := canonicalSerialKey(e.Serial) // validated by ParseEntry
 	spki, _ := decodeHash(e.SPKISHA256)
 	dac, _ := decodeHash(e.DACSHA256)
-	if prev, ok := l.bySPKI[spki]; ok {
+	if prev, ok := l.bySPKI[prefixOf(spki)]; ok {
 		r.add(KindDuplicateSPKI, e.Seq, "", "public key %s… certified twice: seq %d and seq %d", e.SPKISHA256[:16], prev, e.Seq)
 	} else {
-		l.bySPKI[spki] = e.Seq
+		l.bySPKI[prefixOf(spki)] = e.Seq
 	}
 	if i, ok := l.bySerial[sk]; ok {
 		r.add(KindDuplicateSerial, e.Seq, "", "serial %s issued twice: seq %d and seq %d", e.Serial, l.dacs[i].seq, e.Seq)
 		return
 	}
 	l.bySerial[sk] = int32(len(l.dacs))
-	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: dac, serial: sk})
+	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: prefixOf(dac), serial: sk})
 }
 
 // Manifest is a line manifest to reconcile: CSV with a header row. Columns
@@ -205,7 +234,7 @@ func (l *ledger) reconcileManifest(m Manifest, r *Report) {
 			continue
 		}
 		d := &l.dacs[i]
-		if d.dac != want {
+		if d.dac != prefixOf(want) {
 			r.add(KindManifestMismatch, d.seq, src, "dac serial %s: manifest dac_sha256 %s… differs from the one issued (%x…)", serial, strings.ToLower(sha)[:16], d.dac[:8])
 			continue
 		}

@@ -47,14 +47,21 @@ func checkIndex(field string, v int) error {
 	return nil
 }
 
-// checkSerial requires the canonical serial form SerialHex produces.
+// checkSerial requires the canonical serial form SerialHex produces:
+// lowercase hex, whole bytes, 1 to 20 of them (RFC 5280 4.1.2.2), no leading
+// zero byte. It is on the verifier's hot path, so it does not use big.Int.
 func checkSerial(v string) error {
-	n, err := ParseSerial(v)
-	if err != nil {
-		return err
+	if len(v) == 0 || len(v)%2 != 0 || len(v) > 40 {
+		return fmt.Errorf("serial %q: want 1 to 20 bytes of lowercase hex", v)
 	}
-	if SerialHex(n) != v {
-		return fmt.Errorf("serial %q: not canonical (want %q)", v, SerialHex(n))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return fmt.Errorf("serial %q: not lowercase hex", v)
+		}
+	}
+	if v[0] == '0' && v[1] == '0' {
+		return fmt.Errorf("serial %q: not canonical (leading zero byte, or zero)", v)
 	}
 	return nil
 }

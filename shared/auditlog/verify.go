@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 
 	"golang.org/x/mod/sumdb/note"
@@ -62,19 +63,18 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	}
 
 	// Stream the entries once: leaf hashes into the tree, facts into the ledger.
-	err := x.Entries(func(line []byte, n int64) error {
-		if err := v.tree.AppendLeaf(tlog.RecordHash(line)); err != nil {
+	err := streamParsed(x, func(n int64, p parsedLine) error {
+		if err := v.tree.AppendLeaf(p.leaf); err != nil {
 			return err
 		}
-		e, err := ParseEntry(line)
-		if err != nil {
-			r.add(KindEntry, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "%v", err)
+		if p.err != nil {
+			r.add(KindEntry, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "%v", p.err)
 			return nil
 		}
-		if s := e.Header().Seq; s != n {
+		if s := p.entry.Header().Seq; s != n {
 			r.add(KindSequence, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "line holds seq %d where seq %d belongs: an entry was removed, inserted or reordered", s, n)
 		}
-		v.led.observe(e, r)
+		v.led.observe(p.entry, r)
 		return nil
 	})
 	if err != nil {
@@ -105,8 +105,16 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 	if len(opts.Manifests) > 0 {
 		v.led.unaccounted(r)
 	}
+	if testHookVerified != nil {
+		testHookVerified()
+		runtime.KeepAlive(v)
+	}
 	return r, nil
 }
+
+// testHookVerified, when set by a benchmark, runs while all of Verify's
+// state is still live, to measure its memory.
+var testHookVerified func()
 
 // verification is the state of one Verify run.
 type verification struct {
@@ -285,7 +293,7 @@ func (v *verification) checkProof(bp BundleProof) {
 			r.add(KindProof, p.Index, bp.Name, "bundle dac hash: %v", err)
 		case d == nil:
 			r.add(KindProof, p.Index, bp.Name, "proves seq %d, which is not a dac-issued entry", p.Index)
-		case d.dac != want:
+		case d.dac != prefixOf(want):
 			r.add(KindProof, p.Index, bp.Name, "proves the entry for dac %x…, not the bundle's dac %s…", d.dac[:8], bp.DACSHA256[:16])
 		}
 	}

@@ -22,7 +22,7 @@ const maxPEMInput = 4096
 // MaxCertDER bytes with nothing after it, a PEM input must hold exactly one
 // block and nothing but whitespace around it, and the certificate must parse
 // under crypto/x509. It does not check the Matter profile (see ValidateDAC and
-// friends); failures are *RuleError with rules "cert.size", "cert.pem",
+// friends); failures are *RuleError with rules "cert.size", "cert.encoding",
 // "cert.parse".
 func ParseCertificate(data []byte) (*x509.Certificate, error) {
 	der, err := certDER(data)
@@ -124,16 +124,16 @@ func certDER(data []byte) ([]byte, error) {
 	}
 	block, rest := pem.Decode(trimmed)
 	if block == nil {
-		return nil, ruleErr("cert", "pem", "malformed PEM")
+		return nil, ruleErr("cert", "encoding", "malformed PEM")
 	}
 	if block.Type != "CERTIFICATE" {
-		return nil, ruleErr("cert", "pem", "PEM block is %q, want CERTIFICATE", block.Type)
+		return nil, ruleErr("cert", "encoding", "PEM block is %q, want CERTIFICATE", block.Type)
 	}
 	if len(block.Headers) != 0 {
-		return nil, ruleErr("cert", "pem", "PEM block has headers")
+		return nil, ruleErr("cert", "encoding", "PEM block has headers")
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, ruleErr("cert", "pem", "data after the PEM block (one certificate per input)")
+		return nil, ruleErr("cert", "encoding", "data after the PEM block (one certificate per input)")
 	}
 	return block.Bytes, nil
 }

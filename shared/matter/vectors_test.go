@@ -196,3 +196,41 @@ func TestCommissionerDUTVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestCommissionerDUTVectors2022 covers DAC profile vectors from the SDK's
+// 2022-04 generation, whose PAIs carry pathLen 1 (the SDK has since required
+// pathLen 0 on a PAI, so those PAIs fail today): only the DAC is checked,
+// and its signature with the PAI key, so a transcription error cannot hide.
+func TestCommissionerDUTVectors2022(t *testing.T) {
+	want := map[string]string{
+		"struct_dac_vidpid_fallback_encoding_07": "dac.subject.vidpid",
+		"struct_dac_ext_akid_missing":            "dac.authorityKeyId.missing",
+	}
+	files, _ := filepath.Glob("testdata/commissioner_dut_2022/*.json")
+	if len(files) != len(want) {
+		t.Errorf("%d vector files, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		b, _ := os.ReadFile(f)
+		var v dutVector
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		dacDER, _ := hex.DecodeString(v.DAC)
+		paiDER, _ := hex.DecodeString(v.PAI)
+		pai := mustParse(t, paiDER)
+		if RuleOf(ValidatePAI(pai)) != "pai.basicConstraints.pathLen" {
+			t.Errorf("%s: expected the 2022 PAI to carry pathLen 1", name)
+		}
+		dac, err := ParseCertificateAs(dacDER, DAC)
+		if got := RuleOf(err); got != want[name] {
+			t.Errorf("%s: got %v, want %q", name, err, want[name])
+		}
+		raw := mustParse(t, dacDER)
+		if err := pai.CheckSignature(raw.SignatureAlgorithm, raw.RawTBSCertificate, raw.Signature); err != nil {
+			t.Errorf("%s: DAC signature does not verify with the PAI: %v", name, err)
+		}
+		_ = dac
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,13 +32,22 @@ type Appliance struct {
 // pair (not Matter-profile certificates).
 func NewAppliance(t testing.TB, name string) *Appliance {
 	t.Helper()
-	ageID, err := age.GenerateX25519Identity()
+	a, err := Generate(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+// Generate is NewAppliance for callers without a testing.TB (testscript setup).
+func Generate(name string) (*Appliance, error) {
+	ageID, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, err
+	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	paaKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	paiKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -47,20 +58,29 @@ func NewAppliance(t testing.TB, name string) *Appliance {
 	}
 	paaDER, err := x509.CreateCertificate(rand.Reader, tmpl(1, "Test PAA"), tmpl(1, "Test PAA"), &paaKey.PublicKey, paaKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	paa, _ := x509.ParseCertificate(paaDER)
 	paiDER, err := x509.CreateCertificate(rand.Reader, tmpl(2, "Test PAI"), paa, &paiKey.PublicKey, paaKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	id, err := bundle.NewApplianceIdentity(name, ageID.Recipient(), pub, paiDER, paaDER)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s, err := bundle.NewNoteSigner(name, priv)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &Appliance{ID: id, Age: ageID, Key: priv, Signer: s}
+	return &Appliance{ID: id, Age: ageID, Key: priv, Signer: s}, nil
+}
+
+// WriteFiles writes appliance.id and the age identity file (age-keygen format, 0600)
+// into dir, as an auditor or a station test would receive them.
+func (a *Appliance) WriteFiles(dir string) error {
+	if err := a.ID.Write(filepath.Join(dir, "appliance.id")); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "appliance.agekey"), []byte(a.Age.String()+"\n"), 0o600)
 }

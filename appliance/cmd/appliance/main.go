@@ -41,7 +41,9 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), paaCommand(), paiCommand(), identityCommand(), statusCommand(),
+		stationCommand(),
 		logCommand(), auditCommand(),
+		certCommand(), cdCommand(),
 		signCommand(), policyCommand(),
 	}
 }

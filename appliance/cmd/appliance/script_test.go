@@ -10,9 +10,10 @@ import (
 // TestMain lets testscript run this program in-process as the "appliance" command.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"appliance":   func() { os.Exit(run()) },
-		"test-line":   func() { os.Exit(testLineMain()) },
-		"test-enroll": func() { os.Exit(testEnrollMain()) },
+		"appliance":    func() { os.Exit(run()) },
+		"test-station": func() { os.Exit(testStationMain()) },
+		"test-line":    func() { os.Exit(testLineMain()) },
+		"test-enroll":  func() { os.Exit(testEnrollMain()) },
 	})
 }
 

@@ -41,7 +41,9 @@ func newApp() *cli.App {
 // commands lists every top-level command, in the order --help shows them.
 func commands() []*cli.Command {
 	return []*cli.Command{
+		initCommand(), enrollCommand(),
 		onboardingCommand(),
+		simCommand(),
 	}
 }
 

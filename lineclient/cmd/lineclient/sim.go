@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dacline/dacline/lineclient/sim"
+	"github.com/dacline/dacline/shared/clirun"
+)
+
+func simCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sim",
+		Usage: "run virtual modules on pseudo-terminals (prints one device path a line)",
+		Description: "Starts --count jigs, each a pseudo-terminal with a virtual module that speaks\n" +
+			"docs/line-protocol.md, prints the device paths (one a line) and serves until\n" +
+			"interrupted (SIGINT/SIGTERM), then saves every module's state and exits 0.\n\n" +
+			"With --modules-per-jig K, jig j holds modules j*K … j*K+K-1 in turn: once a module\n" +
+			"is locked and has seen no frame for --swap-idle, the next one is put on the jig.\n" +
+			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
+			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "timing", Usage: "real (keygen ~300 ms, 115200 baud, eFuse burns) or fast", Value: "real"},
+			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
+			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
+			&cli.IntFlag{Name: "modules-per-jig", Usage: "modules that pass through each jig in turn", Value: 1},
+			&cli.DurationFlag{Name: "swap-idle", Usage: "idle time before a locked module is swapped", Value: time.Second},
+			&cli.DurationFlag{Name: "run-for", Usage: "stop after this long (for scripts; default: until interrupted)"},
+			&cli.BoolFlag{Name: "verbose", Usage: "log module events (insert, remove, reboot, faults) to stderr"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := clirun.Args(c); err != nil {
+				return err
+			}
+			opts, err := simOptions(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if d := c.Duration("run-for"); d > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, d)
+				defer cancel()
+			}
+			return runSim(ctx, opts)
+		},
+	}
+}
+
+func simOptions(c *cli.Context) (sim.Options, error) {
+	timing, err := sim.ParseTiming(c.String("timing"))
+	if err != nil {
+		return sim.Options{}, clirun.Usage("--timing: %v", err)
+	}
+	faults, err := sim.ParseFaults(c.String("faults"))
+	if err != nil {
+		return sim.Options{}, clirun.Usage("--faults: %v", err)
+	}
+	n := c.Int("count")
+	if n < 1 || n > 256 {
+		return sim.Options{}, clirun.Usage("--count %d: want 1..256", n)
+	}
+	k := c.Int("modules-per-jig")
+	if k < 1 {
+		return sim.Options{}, clirun.Usage("--modules-per-jig %d: want at least 1", k)
+	}
+	opts := sim.Options{
+		Count: n, ModulesPerJig: k, SwapIdle: c.Duration("swap-idle"), StateDir: c.String("state"),
+		Timing: timing, Faults: faults, Seed: c.Uint64("seed"),
+	}
+	if c.Bool("verbose") {
+		opts.Logf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "lineclient: sim: "+format+"\n", args...)
+		}
+	}
+	return opts, nil
+}
+
+// runSim serves until ctx ends, then saves state.
+func runSim(ctx context.Context, opts sim.Options) error {
+	s, err := sim.Start(opts)
+	if err != nil {
+		return err
+	}
+	for _, p := range s.Ports() {
+		// clirun.Stdout is unbuffered (os.Stdout): each line is visible at once.
+		if _, err := fmt.Fprintln(clirun.Stdout, p); err != nil {
+			s.Close()
+			return fmt.Errorf("print port: %w", err)
+		}
+	}
+	<-ctx.Done()
+	if err := s.Close(); err != nil {
+		return fmt.Errorf("save simulator state: %w", err)
+	}
+	return nil
+}
