@@ -17,7 +17,6 @@ import (
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/appliance/issuance"
-	"github.com/dacline/dacline/shared/matter"
 )
 
 // ErrOutputExists is returned when the output directory holds a file under
@@ -29,7 +28,7 @@ var ErrOutputExists = errors.New("output directory already holds a different fil
 //
 //  1. the payload is built from the issuance store only — dacs.jsonl (with a
 //     tlog-proof per DAC against the recorded checkpoint), refusals.jsonl,
-//     pai.pem, paa.pem, checkpoint — so every copy has the same content;
+//     pai.der, paa.der, checkpoint.txt — so every copy has the same content;
 //  2. the bundle is sealed (manifest signed by the appliance, encrypted to the
 //     station) into a temporary file on the medium, and its SHA-256 recorded
 //     as pending (transaction "seal-bundle");
@@ -181,8 +180,8 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				n++
 				crashPoint("bundle-write")
 				return enc.Encode(DACLine{
-					Index: d.Index, ModuleID: d.ModuleID, VID: fmt.Sprintf("%04X", d.VID), PID: fmt.Sprintf("%04X", d.PID),
-					Serial: d.SerialHex(), SPKISHA256: issuance.HexHash(d.SPKIHash), DAC: d.DER,
+					ID: d.ModuleID, Index: d.Index, SPKISHA256: issuance.HexHash(d.SPKIHash), DAC: d.DER,
+					VID: fmt.Sprintf("%04X", d.VID), PID: fmt.Sprintf("%04X", d.PID), Serial: d.SerialHex(),
 					LogIndex: d.LogIndex, TLogProof: string(proof),
 				})
 			})
@@ -195,7 +194,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 		enc := json.NewEncoder(w)
 		return r.DB.View(func(tx *bbolt.Tx) error {
 			return issuance.Refusals(tx, c.BatchID, func(rf issuance.Refusal) error {
-				return enc.Encode(RefusalLine{Index: rf.Index, ModuleID: rf.ModuleID, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
+				return enc.Encode(RefusalLine{ID: rf.ModuleID, Index: rf.Index, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
 			})
 		})
 	})
@@ -206,8 +205,8 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 		name string
 		data []byte
 	}{
-		{PAIFile, matter.EncodePEM(r.Issuer.PAI.Raw)},
-		{PAAFile, matter.EncodePEM(r.Issuer.PAA.Raw)},
+		{PAIFile, r.Issuer.PAI.Raw},
+		{PAAFile, r.Issuer.PAA.Raw},
 		{CheckpointFn, note},
 	} {
 		if err := writeFile(bld, f.name, func(w *bufio.Writer) error { _, err := w.Write(f.data); return err }); err != nil {
