@@ -192,9 +192,3 @@ func stationRevoke(c *cli.Context) error {
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
