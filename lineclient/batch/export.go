@@ -75,7 +75,9 @@ func (e *Exporter) Export(dir string, opt ExportOptions) (*ExportResult, error) 
 		}
 		// begin-export: the modules are exported in this batch from here on,
 		// whether or not the file below gets written.
-		if b, err = e.Store.BeginExport(id.String(), opt.Limit); err != nil {
+		if b, err = e.Store.BeginExport(id.String(), opt.Limit); errors.Is(err, station.ErrNothingToExport) {
+			return nil, fmt.Errorf("export: %w", station.ErrNothingToExport)
+		} else if err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 	}
