@@ -208,7 +208,7 @@ func TestImportRefusalsAndRejections(t *testing.T) {
 	refused, tampered := macs[0], macs[1]
 	f.app.Refuse = func(id string) (string, bool) { return "key-already-certified", id == refused }
 	f.app.Tamper = func(l map[string]any) {
-		if l["module_id"] == tampered {
+		if l["id"] == tampered {
 			l["spki_sha256"] = strings.Repeat("0", 64)
 		}
 	}
