@@ -200,7 +200,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		p := filepath.Join(work, "dac-"+strings.ReplaceAll(r.MAC, ":", "")+".der")
 		os.WriteFile(p, c.DAC, 0o600)
-		app("cert", "validate", "--type", "dac", "--pai", "appliance-home/pai.pem", "--paa", "appliance-home/paa.pem", "--cd", "cd.der", p)
+		app("cert", "validate", "--type", "dac", "--pai", "appliance-home/pai.pem", "--paa", "appliance-home/paa.pem", "--cd", "cd.der", "--cd-signer", "cd-signer-cert.pem", p)
 	}
 	if v, err := store.CheckInvariants(); err != nil || len(v) > 0 {
 		t.Fatalf("invariants: %v %v", err, v)
