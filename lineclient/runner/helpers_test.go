@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dacline/dacline/lineclient/batch"
 	"github.com/dacline/dacline/lineclient/internal/linetest"
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/lineclient/station"
@@ -42,8 +43,12 @@ func newRig(t *testing.T, opts sim.Options) *rig {
 	}
 	t.Cleanup(func() { st.Close() })
 	pki := linetest.NewPKI(t)
+	checkCD, err := batch.CDCheck(linetest.CD())
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &rig{t: t, sim: s, store: st, pki: pki,
-		prov: &Provisioner{Store: st, PAI: pki.PAI, PAA: pki.PAA, CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID}}
+		prov: &Provisioner{Store: st, PAI: pki.PAI, PAA: pki.PAA, CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID, CheckCD: checkCD}}
 }
 
 // run drives the given ports until they are idle.

@@ -54,7 +54,11 @@ func runChild() int {
 		}
 		return c
 	}
-	prov := &Provisioner{Store: st, PAI: read("pai.der"), PAA: read("paa.der"), CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID}
+	cd, err := os.ReadFile(filepath.Join(dir, "cd.der"))
+	if err != nil {
+		panic(err)
+	}
+	prov := &Provisioner{Store: st, PAI: read("pai.der"), PAA: read("paa.der"), CD: cd, VID: linetest.VID, PID: linetest.PID}
 	r, err := New(Config{Ports: strings.Split(os.Getenv("DACLINE_CHILD_PORTS"), ","), Open: openPTY,
 		EmptyPoll: 20 * time.Millisecond, SettledPoll: 50 * time.Millisecond, ReopenDelay: 50 * time.Millisecond}, prov)
 	if err != nil {
@@ -89,6 +93,9 @@ func TestKillAtRandomInstants(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "paa.der"), r.pki.PAA.Raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cd.der"), r.prov.CD, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	seed := uint64(time.Now().UnixNano())
