@@ -152,9 +152,12 @@ stage_pki() {
 
 stage_cd() {
     header "4. Development Certification Declaration" \
-        "The CD every module carries says which VID/PID it certifies; for test vendor IDs the appliance makes one signed by a test CD signing key."
+        "The CD every module carries says which VID/PID it certifies (in production the CSA issues it). For test vendor IDs a development CD is signed by a test CD signing key kept off the stick; only cd.der goes to the station. It names the test PAA as the only authorized PAA."
     need appliance cd create-test || return 0
-    step cd.log appliance cd create-test --vid "$VID" --pid "$PID" --out "$USB/cd.der" --pin-file "$PIN_FILE"
+    mkdir -p "$WORK/cd"
+    step cd.log appliance cd create-test --vid "$VID" --pid "$PID" --authorized-paa "$APP_HOME/paa.pem" --out "$WORK/cd/cd.der"
+    cp "$WORK/cd/cd.der" "$USB/cd.der"
+    ok "cd.der copied to the stick; the test signer's key stays in $(short "$WORK/cd") (mode $(stat -c %a "$WORK/cd/cd-signer-key.pem"))"
 }
 
 stage_identity() {
@@ -296,8 +299,25 @@ stage_audit() {
         age -d -i "$STATION_HOME/age-identity.txt" "$DAC_BUNDLE" | tar -x -C "$OUT/receipts/return-batch"
         say "$(ls "$OUT/receipts/return-batch" | tr '\n' ' ')"
         args+=(--bundles "$OUT/receipts")
+        check_one_dac "$OUT/receipts/return-batch/dacs.jsonl"
     fi
     step audit.log "$BIN/appliance" audit verify "${args[@]}"
+}
+
+# check_one_dac DACS.JSONL: the first DAC of the return bundle checked the way a
+# commissioner would (appliance cert validate: chain, Matter profile, CD) and by openssl.
+check_one_dac() {
+    has appliance cert validate || return 0
+    local b64
+    b64=$(head -n 1 "$1" | sed -n 's/.*"dac":"\([^"]*\)".*/\1/p')
+    [ -n "$b64" ] || { echo "demo: no DAC in $1" >&2; return 1; }
+    printf '%s' "$b64" | base64 -d >"$OUT/first-dac.der"
+    step cert-validate.log "$BIN/appliance" cert validate --type dac --pai "$APP_HOME/pai.pem" --paa "$APP_HOME/paa.pem" \
+        --cd "$USB/cd.der" --cd-signer "$WORK/cd/cd-signer-cert.pem" "$OUT/first-dac.der"
+    if command -v openssl >/dev/null; then
+        openssl x509 -inform DER -in "$OUT/first-dac.der" -out "$OUT/first-dac.pem"
+        step openssl-dac.log openssl verify -x509_strict -CAfile "$APP_HOME/paa.pem" -untrusted "$APP_HOME/pai.pem" "$OUT/first-dac.pem"
+    fi
 }
 
 # --- summary ------------------------------------------------------------------
