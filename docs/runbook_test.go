@@ -34,13 +34,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestRunbookCommandsExist checks every command line in docs/*.md.
+// TestRunbookCommandsExist checks every command line in docs/*.md, the README
+// and the bundle format spec.
 func TestRunbookCommandsExist(t *testing.T) {
 	cli := buildCLIs(t)
 	docs, err := filepath.Glob("*.md")
 	if err != nil || len(docs) == 0 {
 		t.Fatalf("no docs/*.md found (%v)", err)
 	}
+	docs = append(docs, "../README.md", "../airgap-bundles/FORMAT.md")
 	perDoc := map[string]int{}
 	skipped := 0
 	for _, doc := range docs {
@@ -364,8 +366,8 @@ func (c *clis) check(words []string) error {
 	firstArg := ""
 	for i := 1; i < len(words); i++ {
 		w := strings.Trim(words[i], "[]") // "[--dry-run]": optional in a synopsis
-		if w == "--" {
-			break
+		if w == "--" || w == "…" || w == "..." {
+			break // the rest is elided or arguments
 		}
 		if strings.HasPrefix(w, "-") && len(w) > 1 {
 			if firstArg != "" && w != "--help" {
