@@ -218,6 +218,7 @@ stage_sim() {
 }
 
 run_jigs() { # run_jigs LOG: one lineclient run over every port, until the jigs are idle
+    kill -0 "$SIM_PID" 2>/dev/null || { echo "demo: the simulator is not running (interrupted?)" >&2; return 1; }
     local args=() p
     for p in "${PORTS[@]}"; do args+=(--port "$p"); done
     printf '   %s$ lineclient run --port %s … (%d ports) --until-idle --idle-timeout 2s%s\n' "$Y" "${PORTS[0]}" "${#PORTS[@]}" "$N"
@@ -227,12 +228,29 @@ run_jigs() { # run_jigs LOG: one lineclient run over every port, until the jigs 
     say "(full output: $(short "$LOGS/$1"))"
 }
 
+# expect_state STATE N: the station reports exactly N modules in STATE. The runs
+# exit 0 when they stop cleanly (also on Ctrl-C, which bash then does not see),
+# so the demo checks what they achieved rather than their exit code alone.
+expect_state() {
+    local got
+    got=$("$BIN/lineclient" --home "$STATION_HOME" status --json | tr -d ' \n' |
+        grep -o '"states":{[^}]*}' | head -n 1 | grep -o "\"$1\":[0-9]*" | cut -d: -f2 || true)
+    if [ "${got:-0}" -ne "$2" ]; then
+        echo "demo: expected $2 modules in state $1, the station reports ${got:-0} (lineclient status)" >&2
+        return 1
+    fi
+    ok "$2 modules $1"
+}
+
 stage_keygen() {
     header "7. Keygen on every module (line operator)" \
         "Each module generates its P-256 key on-chip and answers with a CSR; the private key never crosses the wire. The station stores the CSR and fresh onboarding data (passcode, discriminator, salt, SPAKE2+ verifier)."
     need lineclient run || return 0
     run_jigs run-keygen.log
-    if has lineclient status; then step status-1.log lineclient status; fi
+    if has lineclient status; then
+        step status-1.log lineclient status
+        expect_state key-generated "$MODULES"
+    fi
 }
 
 stage_export() {
@@ -266,7 +284,10 @@ stage_finish() {
         "For each module: write DAC, PAI, CD and onboarding data; have it sign a fresh challenge with its DAC key and verify that as a commissioner would; then burn the lock eFuses and read the lock state back."
     need lineclient run || return 0
     run_jigs run-finish.log
-    if has lineclient status; then step status-2.log lineclient status; fi
+    if has lineclient status; then
+        step status-2.log lineclient status
+        expect_state done "$MODULES"
+    fi
 }
 
 stage_outputs() {
