@@ -346,14 +346,17 @@ check_one_dac() {
 summary() {
     printf '\n%s== Summary%s (%ds)\n' "$B" "$N" "$((SECONDS - START))"
     if [ -f "$OUT/manifest.csv" ]; then
-        say "modules provisioned (manifest rows): $(($(wc -l <"$OUT/manifest.csv") - 1)) of $MODULES"
+        say "modules provisioned, attested and locked: $(($(wc -l <"$OUT/manifest.csv") - 1)) of $MODULES (manifest rows)"
     fi
-    if [ -f "$LOGS/sign.log" ]; then say "ceremony: $(grep -iE 'issued|accepted' "$LOGS/sign.log" | tail -n 1 | sed 's/^ *//')"; fi
+    if [ -f "$LOGS/sign.log" ]; then
+        say "DACs issued by the ceremony: $(sed -n 's/^ *issued *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1), refused: $(sed -n 's/^ *refused *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1)"
+    fi
+    if [ -f "$LOGS/labels.log" ]; then say "labels: $(sed -n 's/^wrote \([0-9]*\) labels.*/\1/p' "$LOGS/labels.log")"; fi
     if [ -f "$LOGS/audit.log" ]; then say "audit: $(tail -n 1 "$LOGS/audit.log" | sed 's/^ *//')"; fi
     say "demo directory:   $WORK"
     say "  appliance home: $(short "$APP_HOME")   (SoftHSM2 token in tokens/, appliance.db)"
     [ -d "$STATION_HOME" ] && say "  station home:   $(short "$STATION_HOME")"
-    say "  USB stick:      $(short "$USB")   ($(ls "$USB" | tr '\n' ' '))"
+    say "  USB stick:      $(short "$USB")   ($(ls "$USB" | paste -sd ' '))"
     [ -f "$OUT/manifest.csv" ] && say "  manifest:       $(short "$OUT/manifest.csv")"
     [ -f "$OUT/labels.pdf" ] && say "  labels:         $(short "$OUT/labels.pdf")"
     [ -d "$OUT/log" ] && say "  log export:     $(short "$OUT/log")"
