@@ -59,8 +59,13 @@ func runChild() int {
 		panic(err)
 	}
 	prov := &Provisioner{Store: st, PAI: read("pai.der"), PAA: read("paa.der"), CD: cd, VID: linetest.VID, PID: linetest.PID}
-	r, err := New(Config{Ports: strings.Split(os.Getenv("DACLINE_CHILD_PORTS"), ","), Open: openPTY,
-		EmptyPoll: 20 * time.Millisecond, SettledPoll: 50 * time.Millisecond, ReopenDelay: 50 * time.Millisecond}, prov)
+	cfg := Config{Ports: strings.Split(os.Getenv("DACLINE_CHILD_PORTS"), ","), Open: openPTY,
+		EmptyPoll: 20 * time.Millisecond, SettledPoll: 50 * time.Millisecond, ReopenDelay: 50 * time.Millisecond}
+	if d, err := time.ParseDuration(os.Getenv("DACLINE_CHILD_IDLE")); err == nil {
+		// Benchmarks: run until idle, with the production poll intervals.
+		cfg.UntilIdle, cfg.IdleTimeout, cfg.EmptyPoll, cfg.SettledPoll = true, d, 0, 0
+	}
+	r, err := New(cfg, prov)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
