@@ -293,3 +293,25 @@ func checkStore(t testing.TB, db *bbolt.DB) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumeNeedsSamePolicy: an interrupted ceremony resumes only under the
+// policy it started with.
+func TestResumeNeedsSamePolicy(t *testing.T) {
+	f := newFixture(t)
+	in, out := t.TempDir(), t.TempDir()
+	path := f.writeBatch(in, mustID(t), make([]csrSpec, 40))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := f.runner()
+	r.Progress = &cancelAfter{n: 16, cancel: cancel}
+	if _, err := r.Run(ctx, f.open(path), Options{OutDir: out}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v", err)
+	}
+	f.policyRaw = []byte(strings.Replace(testPolicy, "1000000", "999999", 1))
+	if _, err := f.sign(path, out); !errors.Is(err, ErrPolicyChanged) {
+		t.Fatalf("resume under another policy: %v", err)
+	}
+	f.policyRaw = []byte(testPolicy)
+	if res, err := f.sign(path, out); err != nil || res.Issued != 40 {
+		t.Fatalf("resume under the original policy: %v %+v", err, res)
+	}
+}
