@@ -199,10 +199,17 @@ func TestReproduce(t *testing.T) {
 	if res1.OutputSHA256 == res2.OutputSHA256 {
 		t.Error("age ciphertext identical: expected a fresh file key")
 	}
-	// The same directory again: the file there is recognised, nothing written.
+	// The same directories again: the files there are recognised, nothing written or logged.
 	res3, err := f.sign(path, out1)
 	if err != nil || res3.OutputSHA256 != res1.OutputSHA256 {
 		t.Fatalf("same stick again: %v %+v", err, res3)
+	}
+	res4, err := f.sign(path, out2)
+	if err != nil || res4.OutputSHA256 != res2.OutputSHA256 {
+		t.Fatalf("second stick again: %v %+v", err, res4)
+	}
+	if size3, _ := f.log.Size(); size3 != size2 {
+		t.Fatalf("recognising existing copies appended %d log entries", size3-size2)
 	}
 	// A foreign file under the name is refused.
 	if err := os.WriteFile(filepath.Join(out2, "x"), nil, 0o600); err != nil {
