@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"filippo.io/age"
 	"go.etcd.io/bbolt"
@@ -61,11 +62,13 @@ func (r *Runner) writeReturn(ctx context.Context, b *Batch, c *issuance.Ceremony
 	// A file already under that name: ours if its hash is the one recorded
 	// (a crash after the rename, or the same stick again), else refused.
 	if sum, err := fileSHA256(final); err == nil {
-		if sum == c.OutputSHA256 || (c.State == issuance.StateIssued && sum == c.PendingOutputSHA256) {
-			if c.State == issuance.StateIssued {
-				if err := r.recordBundle(c, name, sum, ""); err != nil {
-					return "", "", err
-				}
+		switch {
+		case sum == c.OutputSHA256 || slices.Contains(c.OutputCopies, sum):
+			return final, sum, nil // written and recorded before
+		case sum == c.PendingOutputSHA256:
+			// Sealed and renamed into place, then the process died.
+			if err := r.recordBundle(c, name, sum, ""); err != nil {
+				return "", "", err
 			}
 			return final, sum, nil
 		}
@@ -152,6 +155,8 @@ func (r *Runner) recordBundle(c *issuance.Ceremony, name, sum, manifestSum strin
 			if _, err := r.Log.CeremonyFinished(tx, &next); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
+		} else if !slices.Contains(next.OutputCopies, sum) {
+			next.OutputCopies = append(slices.Clone(next.OutputCopies), sum)
 		}
 		return issuance.PutCeremony(tx, &next)
 	})
