@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -314,10 +313,7 @@ func buildCLIs(t *testing.T) *clis {
 			buildErr = err
 			return
 		}
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
+		goBin := "go" // go test puts its own GOROOT/bin first on PATH
 		for _, p := range []string{"appliance", "lineclient"} {
 			cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, p), "./"+p+"/cmd/"+p)
 			cmd.Dir = ".."
