@@ -55,16 +55,18 @@ START=$SECONDS
 STAGE=""
 MISSING=()
 
+STEP_NO=0
 header() { # header TITLE WHY
-    STAGE=$1
-    printf '\n%s== %s%s\n' "$B" "$1" "$N"
+    STAGE="$STEP_NO. $1"
+    STEP_NO=$((STEP_NO + 1))
+    printf '\n%s== %s%s\n' "$B" "$STAGE" "$N"
     printf '%s\n' "$2" | fold -s -w 88 | sed 's/^/   /'
 }
 say() { printf '   %s\n' "$*"; }
 ok() { printf '   %s✓ %s%s\n' "$G" "$*" "$N"; }
 
-# appliance / lineclient run the built programs on their homes; `show` prints the
-# command as a user types it (homes, PIN file and long port lists elided).
+# appliance / lineclient run the built programs on their homes; short() prints a
+# command or path as the user reads it ($DEMO for the demo directory, no bin dir).
 appliance() { "$BIN/appliance" --home "$APP_HOME" "$@"; }
 lineclient() { "$BIN/lineclient" --home "$STATION_HOME" "$@"; }
 short() { local s="$*"; s=${s//$BIN\//}; s=${s//$WORK/\$DEMO}; printf '%s' "$s"; }
@@ -76,15 +78,6 @@ step() {
     printf '   %s$ %s%s\n' "$Y" "$(short "$@")" "$N"
     "$@" 2>&1 | tee "$LOGS/$log" | sed "s|$WORK|\$DEMO|g; s/^/     /"
 }
-# quiet_step: the same, but only the last lines go to the screen (long runs).
-quiet_step() {
-    local log=$1 lines=$2; shift 2
-    printf '   %s$ %s%s\n' "$Y" "$(short "$@")" "$N"
-    "$@" >"$LOGS/$log" 2>&1 || { sed 's/^/     /' "$LOGS/$log" | tail -n 40; return 1; }
-    tail -n "$lines" "$LOGS/$log" | sed "s|$WORK|\$DEMO|g; s/^/     /"
-    say "(full output: $(short "$LOGS/$log"))"
-}
-
 # has PROG WORDS...: the build has this command (its --help exits 0).
 has() { local p=$1; shift; "$BIN/$p" "$@" --help >/dev/null 2>&1; }
 # need PROG WORDS...: as has, but records the command as missing.
@@ -126,21 +119,21 @@ trap 'exit 130' INT TERM
 # --- the stages ---------------------------------------------------------------
 
 stage_pin() {
-    header "0. The HSM PIN" \
+    header "The HSM PIN" \
         "The officer's PIN never appears on a command line: it is kept in a file only its owner can read and given with --pin-file (or typed at a prompt, or in \$DACLINE_HSM_PIN)."
     (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '\n/+=' >"$PIN_FILE")
     ok "random PIN in $(short "$PIN_FILE") (mode $(stat -c %a "$PIN_FILE"))"
 }
 
 stage_appliance() {
-    header "1. Appliance: token and keys (security officer)" \
+    header "Appliance: token and keys (security officer)" \
         "A new SoftHSM2 token inside the appliance home; the Ed25519 appliance signing key, the P-256 PAI key and the AES key that seals the appliance's age identity are generated inside it, non-extractable."
     need appliance init || return 0
     step init.log appliance init --new-softhsm-token --name demo-appliance --pin-file "$PIN_FILE"
 }
 
 stage_pki() {
-    header "2. Appliance: development PAA and PAI" \
+    header "Appliance: development PAA and PAI" \
         "Test vendor ID $VID only: a test PAA key and self-signed certificate on the token, then a PAI certificate for the token's PAI key, signed by that PAA."
     need appliance paa create-test && need appliance pai create-test || return 0
     step paa.log appliance paa create-test --vid "$VID" --pin-file "$PIN_FILE"
@@ -151,7 +144,7 @@ stage_pki() {
 }
 
 stage_cd() {
-    header "4. Development Certification Declaration" \
+    header "Development Certification Declaration" \
         "The CD every module carries says which VID/PID it certifies (in production the CSA issues it). For test vendor IDs a development CD is signed by a test CD signing key kept off the stick; only cd.der goes to the station. It names the test PAA as the only authorized PAA."
     need appliance cd create-test || return 0
     mkdir -p "$WORK/cd"
@@ -161,14 +154,14 @@ stage_cd() {
 }
 
 stage_identity() {
-    header "3. Appliance identity for stations" \
+    header "Appliance identity for stations" \
         "Public only: the appliance's age recipient, its Ed25519 key, the PAI and PAA, and a fingerprint the officer reads aloud."
     need appliance identity || return 0
     step identity.log appliance identity --out "$USB/appliance.id" --pin-file "$PIN_FILE"
 }
 
 stage_station() {
-    header "5. Station setup and enrollment (line operator + security officer)" \
+    header "Station setup and enrollment (line operator + security officer)" \
         "The station gets its own age and Ed25519 keys and the appliance's trust anchors, and writes an enrollment bundle; the officer enrolls it after comparing the fingerprint (--yes: compared beforehand)."
     need lineclient init && need lineclient enroll && need appliance station enroll || return 0
     step station-init.log lineclient init --appliance "$USB/appliance.id" --vid "$VID" --pid "$PID" --cd "$USB/cd.der" --name demo-station
@@ -181,7 +174,7 @@ stage_station() {
 }
 
 stage_policy() {
-    header "5b. Signing policy (security officer)" \
+    header "Signing policy (security officer)" \
         "Which products each enrolled station may get DACs for, batch size and quota, DAC validity and subject. Strictly parsed; its SHA-256 is recorded with every ceremony."
     need appliance policy set || return 0
     cat >"$WORK/policy.json" <<POLICY
@@ -200,7 +193,7 @@ POLICY
 
 PORTS=()
 stage_sim() {
-    header "6. $MODULES simulated modules on the jigs" \
+    header "$MODULES simulated modules on the jigs" \
         "lineclient sim starts one virtual module per pseudo-terminal; the station reaches them through go.bug.st/serial exactly as it would /dev/ttyUSB0."
     need lineclient sim || return 0
     printf '   %s$ lineclient sim --count %s --timing fast --state $DEMO/sim/state &%s\n' "$Y" "$MODULES" "$N"
@@ -243,7 +236,7 @@ expect_state() {
 }
 
 stage_keygen() {
-    header "7. Keygen on every module (line operator)" \
+    header "Keygen on every module (line operator)" \
         "Each module generates its P-256 key on-chip and answers with a CSR; the private key never crosses the wire. The station stores the CSR and fresh onboarding data (passcode, discriminator, salt, SPAKE2+ verifier)."
     need lineclient run || return 0
     run_jigs run-keygen.log
@@ -254,7 +247,7 @@ stage_keygen() {
 }
 
 stage_export() {
-    header "8. CSR batch out (line operator → USB stick)" \
+    header "CSR batch out (line operator → USB stick)" \
         "Every CSR not yet in a batch goes into one csr-batch bundle, signed by the station and encrypted to the appliance."
     need lineclient batch export || return 0
     step export.log lineclient batch export --out "$USB"
@@ -263,7 +256,7 @@ stage_export() {
 }
 
 stage_ceremony() {
-    header "9. The signing ceremony (security officer, on the air-gapped appliance)" \
+    header "The signing ceremony (security officer, on the air-gapped appliance)" \
         "The appliance checks the bundle (enrolled station, signature, never seen before) and every CSR, issues one DAC per key with the PAI key in the HSM, logs every issuance and writes the dac-batch bundle back, encrypted to the station."
     need appliance sign || return 0
     step sign-dry-run.log appliance sign --dry-run --pin-file "$PIN_FILE" "$CSR_BUNDLE"
@@ -273,14 +266,14 @@ stage_ceremony() {
 }
 
 stage_import() {
-    header "10. DAC batch in (line operator)" \
+    header "DAC batch in (line operator)" \
         "The station verifies the appliance's signature, every DAC's chain to its PAA, and that each DAC certifies exactly the key of its module's CSR."
     need lineclient batch import || return 0
     step import.log lineclient batch import "$DAC_BUNDLE"
 }
 
 stage_finish() {
-    header "11. Credentials, attestation, lock (modules back on the jigs)" \
+    header "Credentials, attestation, lock (modules back on the jigs)" \
         "For each module: write DAC, PAI, CD and onboarding data; have it sign a fresh challenge with its DAC key and verify that as a commissioner would; then burn the lock eFuses and read the lock state back."
     need lineclient run || return 0
     run_jigs run-finish.log
@@ -291,7 +284,7 @@ stage_finish() {
 }
 
 stage_outputs() {
-    header "12. Manifest and labels" \
+    header "Manifest and labels" \
         "One CSV row per finished module (docs/manifest.md) and a printable sheet of QR-code labels."
     need lineclient manifest && need lineclient labels || return 0
     step manifest.log lineclient manifest --out "$OUT/manifest.csv"
@@ -299,7 +292,7 @@ stage_outputs() {
 }
 
 stage_log() {
-    header "13. Audit log export (security officer)" \
+    header "Audit log export (security officer)" \
         "The appliance signs a checkpoint of its append-only log with its HSM key and writes a log-export bundle for the auditors."
     need appliance log export || return 0
     mkdir -p "$OUT/log"
@@ -307,7 +300,7 @@ stage_log() {
 }
 
 stage_audit() {
-    header "14. Audit (auditor, on any machine, no HSM)" \
+    header "Audit (auditor, on any machine, no HSM)" \
         "Checks every checkpoint signature, that the entries hash to them, and reconciles the issued DACs with the line manifest: every deployed DAC issued exactly once."
     need appliance audit verify || return 0
     local args=(--log "$OUT/log" --key "$USB/appliance.id")
