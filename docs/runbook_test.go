@@ -85,7 +85,7 @@ func TestCheckerRejects(t *testing.T) {
 		"lineclient sim --count 3 --timing fast --turbo",
 		"appliance pai nonsense",
 		"appliance --no-global status",
-		"appliance station enroll BUNDLE --yes",
+		"appliance station enroll BUNDLE --yes --no-such-flag",
 	}
 	for _, line := range bad {
 		if err := cli.check(splitWords(line)); err == nil {
@@ -98,6 +98,8 @@ func TestCheckerRejects(t *testing.T) {
 		"appliance audit verify --log DIR --manifest a.csv --manifest b.csv --key appliance.id",
 		"lineclient sim --count=24 --timing fast",
 		"appliance status --json",
+		"appliance station enroll BUNDLE --yes",
+		"appliance sign BUNDLE --out DIR --dry-run",
 		"lineclient --help",
 	}
 	for _, line := range good {
@@ -406,18 +408,14 @@ func (c *clis) check(words []string) error {
 		return fmt.Errorf("%s --help failed", words[0])
 	}
 	cur := root
-	firstArg := ""
 	for i := 1; i < len(words); i++ {
 		w := strings.Trim(words[i], "[]") // "[--dry-run]": optional in a synopsis
 		if w == "--" || w == "…" || w == "..." {
 			break // the rest is elided or arguments
 		}
 		if strings.HasPrefix(w, "-") && len(w) > 1 {
-			if firstArg != "" && w != "--help" {
-				// urfave/cli v2 stops parsing flags at the first argument:
-				// "sign BUNDLE --out DIR" would take "--out" as an argument.
-				return fmt.Errorf("flag %s after the argument %q: flags go before arguments", w, firstArg)
-			}
+			// Flags may follow arguments ("sign BUNDLE --out DIR", as in
+			// DESIGN.md): shared/clirun.Interspersed reorders them.
 			name, _, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
 			takes, ok := cur.flags[name]
 			if !ok && cur != root {
@@ -435,10 +433,7 @@ func (c *clis) check(words []string) error {
 			continue // a script variable: its value is not known here
 		}
 		if len(cur.commands) == 0 {
-			if firstArg == "" {
-				firstArg = w // a positional argument: from here on only arguments
-			}
-			continue
+			continue // a positional argument
 		}
 		if !cur.commands[w] {
 			return fmt.Errorf("no command %q under %q (have: %s)", w, strings.Join(path, " "), keys(cur.commands))
