@@ -43,7 +43,7 @@ type PAIImported struct {
 	PAISHA256 string    `json:"pai_sha256"` // hex SHA-256 of the PAI certificate DER
 	PID       uint16    `json:"pid"`        // PID in the PAI subject, 0 when absent
 	Seq       int64     `json:"seq"`        // zero-based index in the log
-	Subject   string    `json:"subject"`    // PAI subject, RFC 4514 form
+	Subject   string    `json:"subject"`    // PAI subject as the appliance shows it, e.g. "CN=…, VID=FFF1, PID=8000"
 	Time      Timestamp `json:"time"`       // when the appliance recorded it
 	Type      Type      `json:"type"`       // TypePAIImported
 	VID       uint16    `json:"vid"`        // VID in the PAI subject
