@@ -99,7 +99,8 @@ func stationEnroll(c *cli.Context) error {
 	if err != nil {
 		return enrollHints(err)
 	}
-	printf("station %s enrolled (%s), audit log entry %d\n", rec.Name, rec.Fingerprint, seq)
+	printf("station %s enrolled (%s)\n", rec.Name, rec.Fingerprint)
+	printf("audit log entry %d: station-enrolled\n", seq)
 	return checkpointAfter(u, "the enrollment")
 }
 
