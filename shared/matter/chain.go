@@ -3,6 +3,7 @@ package matter
 import (
 	"bytes"
 	"crypto/x509"
+	"fmt"
 	"time"
 )
 
@@ -43,19 +44,72 @@ func ValidateChainAt(dac, pai, paa *x509.Certificate, now time.Time) error {
 		return err
 	}
 	issued := dac.NotBefore
-	if !validAt(paa, issued) {
-		return ruleErr("chain", "paaNotValidAtIssuance", "PAA validity %s is outside the DAC issuance time %s", window(paa), stamp(issued))
-	}
 	if !validAt(pai, issued) {
 		return ruleErr("chain", "paiNotValidAtIssuance", "PAI validity %s is outside the DAC issuance time %s", window(pai), stamp(issued))
 	}
+	if !validAt(paa, issued) {
+		return ruleErr("chain", "paaNotValidAtIssuance", "PAA validity %s is outside the DAC issuance time %s", window(paa), stamp(issued))
+	}
+	if err := ValidateDACTimeAt(dac, now); err != nil {
+		return err
+	}
+	return checkVIDPIDChain(dac, pai, paa)
+}
+
+// ValidateDACTimeAt checks that the DAC is valid at now (the SDK's
+// IsCertificateValidAtCurrentTime): rules chain.dacNotYetValid, chain.dacExpired.
+func ValidateDACTimeAt(dac *x509.Certificate, now time.Time) error {
 	if now.Before(dac.NotBefore) {
 		return ruleErr("chain", "dacNotYetValid", "DAC is not valid before %s (now %s)", stamp(dac.NotBefore), stamp(now))
 	}
 	if now.After(dac.NotAfter) {
 		return ruleErr("chain", "dacExpired", "DAC expired at %s (now %s)", stamp(dac.NotAfter), stamp(now))
 	}
-	return checkVIDPIDChain(dac, pai, paa)
+	return nil
+}
+
+// ValidateIssuedBy checks one link when only part of the chain is at hand:
+// child (a DAC or PAI, per typ) and parent (its PAI or PAA) follow their
+// profiles, parent issued and signed child, parent was valid at child's
+// notBefore, and the VID/PID rules between the two hold.
+func ValidateIssuedBy(child, parent *x509.Certificate, typ CertType) error {
+	var parentType CertType
+	var notFound, sigInvalid, notValid string
+	switch typ {
+	case DAC:
+		parentType, notFound, sigInvalid, notValid = PAI, "paiNotFound", "dacSignatureInvalid", "paiNotValidAtIssuance"
+	case PAI:
+		parentType, notFound, sigInvalid, notValid = PAA, "paaNotFound", "paiSignatureInvalid", "paaNotValidAtIssuance"
+	default:
+		return fmt.Errorf("validate issued-by: a %s has no issuer above it", typ)
+	}
+	if err := ValidateCertificate(parent, parentType); err != nil {
+		return err
+	}
+	if err := ValidateCertificate(child, typ); err != nil {
+		return err
+	}
+	if err := checkIssued(child, parent, notFound, sigInvalid); err != nil {
+		return err
+	}
+	if !validAt(parent, child.NotBefore) {
+		return ruleErr("chain", notValid, "%s validity %s is outside the issuance time %s", upper(parentType.String()), window(parent), stamp(child.NotBefore))
+	}
+	if typ == DAC {
+		return checkVIDPIDChain(child, parent, nil)
+	}
+	cv, err := ExtractVIDPID(child.RawSubject)
+	if err != nil {
+		return ruleErr("pai", "subject.vidpid", "%v", err)
+	}
+	pv, err := ExtractVIDPID(parent.RawSubject)
+	if err != nil {
+		return ruleErr("paa", "subject.vidpid", "%v", err)
+	}
+	if pv.HasVID && pv.VID != cv.VID {
+		return ruleErr("chain", "paiVendorIdMismatch", "PAI %s, PAA %s: a PAA VID must equal the PAI VID", cv, pv)
+	}
+	return nil
 }
 
 // checkIssued verifies that parent issued child: issuer name, AKID and signature.

@@ -4,7 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"math/big"
 	"testing"
 	"time"
@@ -77,4 +79,18 @@ func testChain(t testing.TB) (paa, pai, dac testCA) {
 	}
 	dac.cert = mustParse(t, dac.der)
 	return paa, pai, dac
+}
+
+func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+type testCertT = x509.Certificate
+
+func makeCSRF(f *testing.F, key *ecdsa.PrivateKey) []byte {
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{SignatureAlgorithm: x509.ECDSAWithSHA256}, key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return der
 }

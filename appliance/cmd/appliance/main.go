@@ -43,6 +43,7 @@ func commands() []*cli.Command {
 		initCommand(), paaCommand(), paiCommand(), identityCommand(), statusCommand(),
 		stationCommand(),
 		logCommand(), auditCommand(),
+		certCommand(), cdCommand(),
 	}
 }
 

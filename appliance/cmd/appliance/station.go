@@ -202,9 +202,3 @@ func stationRevoke(c *cli.Context) error {
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
