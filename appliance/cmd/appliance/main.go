@@ -44,6 +44,7 @@ func commands() []*cli.Command {
 		stationCommand(),
 		logCommand(), auditCommand(),
 		certCommand(), cdCommand(),
+		signCommand(), policyCommand(),
 	}
 }
 

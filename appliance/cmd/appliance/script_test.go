@@ -13,6 +13,8 @@ func TestMain(m *testing.M) {
 		"test-issue":   func() { os.Exit(testIssueMain()) },
 		"appliance":    func() { os.Exit(run()) },
 		"test-station": func() { os.Exit(testStationMain()) },
+		"test-line":    func() { os.Exit(testLineMain()) },
+		"test-enroll":  func() { os.Exit(testEnrollMain()) },
 	})
 }
 

@@ -1,0 +1,133 @@
+package ceremony
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sort"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/dacline/dacline/appliance/issuance"
+	"github.com/dacline/dacline/appliance/policy"
+	"github.com/dacline/dacline/shared/matter"
+)
+
+// Refusal reasons: stable codes that appear in the return bundle, the audit
+// log and the ceremony summary.
+const (
+	ReasonMalformedCSR     = "malformed-csr"       // not a PKCS#10 CSR we can read
+	ReasonBadSignature     = "bad-csr-signature"   // no proof of possession
+	ReasonNotP256          = "not-p256"            // RSA, another curve, another algorithm
+	ReasonNotAllowed       = "vid-pid-not-allowed" // policy does not allow this product for this station
+	ReasonNotCoveredByPAI  = "vid-pid-not-in-pai"  // the PAI cannot issue for this VID/PID
+	ReasonAlreadyCertified = "key-already-certified"
+	ReasonDuplicate        = "duplicate-in-batch"
+)
+
+// Batch-level refusals: nothing is issued and nothing is recorded.
+var (
+	ErrStationNotInPolicy = errors.New("the signing policy names no such station")
+	ErrBatchTooLarge      = errors.New("batch larger than the policy's max_batch_size")
+	ErrQuotaExceeded      = errors.New("station quota exceeded")
+	ErrBatchMalformed     = errors.New("csr-batch malformed")
+	ErrReplayed           = errors.New("batch id already used by a different batch")
+	ErrPolicyChanged      = errors.New("policy changed since the ceremony started")
+	ErrPAINotValid        = errors.New("the PAI cannot issue DACs with this validity")
+)
+
+// Plan is the outcome of checking every CSR of a batch.
+type Plan struct {
+	Total    int
+	Accepted int
+	// Refusals in index order.
+	Refusals []issuance.Refusal
+}
+
+// ByReason counts refusals per reason.
+func (p *Plan) ByReason() map[string]int {
+	m := map[string]int{}
+	for _, r := range p.Refusals {
+		m[r.Reason]++
+	}
+	return m
+}
+
+// checkBatch checks every CSR of b against the policy, the PAI and the
+// issuance store, without writing anything (so --dry-run and the real run see
+// the same decisions). A CSR that fails is refused with a reason; the batch
+// goes on. Only a malformed batch (indexes out of order, more lines than the
+// manifest says) is an error.
+func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificate) (*Plan, error) {
+	paiIDs, err := matter.ExtractVIDPID(pai.RawSubject)
+	if err != nil {
+		return nil, fmt.Errorf("pai subject: %w", err)
+	}
+	p := &Plan{}
+	// seen maps an SPKI hash to the first CSR index that carries it; 1,000,000
+	// entries cost about 60 MB, the only per-CSR state the check keeps.
+	seen := make(map[[32]byte]uint32, b.Count)
+	refuse := func(r Request, reason, format string, args ...any) {
+		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, ModuleID: r.ModuleID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
+	}
+	err = db.View(func(tx *bbolt.Tx) error {
+		next := uint32(0)
+		return b.Source.Each(func(r Request) error {
+			if r.Index != next {
+				return fmt.Errorf("%w: csr line %d has index %d", ErrBatchMalformed, next, r.Index)
+			}
+			next++
+			if int(next) > b.Count {
+				return fmt.Errorf("%w: more csr lines than the manifest's %d", ErrBatchMalformed, b.Count)
+			}
+			p.Total++
+			csr, err := matter.ParseDACCSR(r.CSR)
+			if err != nil {
+				refuse(r, csrReason(err), "%v", err)
+				return nil
+			}
+			if first, dup := seen[csr.SPKIHash]; dup {
+				refuse(r, ReasonDuplicate, "same public key as csr %d", first)
+				return nil
+			}
+			seen[csr.SPKIHash] = r.Index
+			if !st.Allows(r.VID, r.PID) {
+				refuse(r, ReasonNotAllowed, "policy does not allow %04X/%04X for station %s", r.VID, r.PID, st.Name)
+				return nil
+			}
+			if !paiIDs.HasVID || paiIDs.VID != r.VID || (paiIDs.HasPID && paiIDs.PID != r.PID) {
+				refuse(r, ReasonNotCoveredByPAI, "%04X/%04X is outside the PAI's %s", r.VID, r.PID, paiIDs)
+				return nil
+			}
+			prev, err := issuance.DACBySPKI(tx, csr.SPKIHash)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				refuse(r, ReasonAlreadyCertified, "public key already certified by dac %s (batch %s, csr %d)", prev.SerialHex(), prev.Batch, prev.Index)
+				return nil
+			}
+			p.Accepted++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.Total != b.Count {
+		return nil, fmt.Errorf("%w: %d csr lines, the manifest says %d", ErrBatchMalformed, p.Total, b.Count)
+	}
+	sort.Slice(p.Refusals, func(i, j int) bool { return p.Refusals[i].Index < p.Refusals[j].Index })
+	return p, nil
+}
+
+// csrReason maps a ParseDACCSR failure to a refusal reason.
+func csrReason(err error) string {
+	switch matter.RuleOf(err) {
+	case "csr.signature":
+		return ReasonBadSignature
+	case "csr.publicKey", "csr.signatureAlgorithm":
+		return ReasonNotP256
+	}
+	return ReasonMalformedCSR
+}

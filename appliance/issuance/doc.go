@@ -1,0 +1,28 @@
+// Package issuance is the appliance's issuance store: the durable record, in
+// the appliance's bbolt file, of every DAC ever issued and of every signing
+// ceremony.
+//
+// Layout (all under the top-level bucket "issuance"):
+//
+//	batch-dacs     batch ID → bucket: index (uint32 BE) → DACRecord (compact binary, record.go)
+//	by-spki        SHA-256(SubjectPublicKeyInfo) → (batch ID, index) of its DACRecord
+//	by-serial      serial number bytes           → SHA-256(SPKI)
+//	ceremonies     batch ID                      → Ceremony (JSON)
+//	batch-refusals batch ID → bucket: index (uint32 BE) → Refusal (JSON)
+//	station-issued station name                  → uint64 BE count of DACs
+//
+// Invariants, enforced by PutDAC inside the caller's transaction:
+//   - a public key is certified at most once (by-spki is unique);
+//   - a serial number is used at most once (by-serial is unique);
+//   - a (batch, index) pair gets at most one DAC.
+//
+// DAC records live under their batch with sequential keys, so a ceremony's
+// commits append to the B+tree instead of touching random pages; the two
+// indexes with random keys hold only small values.
+//
+// The functions here take the caller's *bbolt.Tx so that a DAC record, the
+// ceremony state and the audit log entry that describes it commit together:
+// the ceremony package names each such transaction. A Ceremony record is also
+// the batch's consumed marker: a csr-batch whose ID has a ceremony is never
+// signed again, only resumed (same manifest) or refused (different manifest).
+package issuance
