@@ -42,8 +42,8 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
-		onboardingCommand(),
-		simCommand(),
+		onboardingCommand(), simCommand(),
+		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
 	}
 }
 
