@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -207,9 +208,9 @@ func TestImportRefusalsAndRejections(t *testing.T) {
 	}
 	refused, tampered := macs[0], macs[1]
 	f.app.Refuse = func(id string) (string, bool) { return "key-already-certified", id == refused }
-	f.app.Tamper = func(l map[string]any) {
-		if l["id"] == tampered {
-			l["spki_sha256"] = strings.Repeat("0", 64)
+	f.app.Tamper = func(l *bundle.DACLine) {
+		if l.ID == tampered {
+			l.SPKISHA256 = strings.Repeat("0", 64)
 		}
 	}
 	res, err := f.exporter().Export(f.usb, ExportOptions{})
@@ -240,12 +241,28 @@ func TestImportRefusesWholeBundle(t *testing.T) {
 		want  error
 	}{
 		"dac for a key never sent": {setup: func(f *fixture) {
-			f.app.Tamper = func(l map[string]any) {
+			f.app.Tamper = func(l *bundle.DACLine) {
 				k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 				der, _ := f.app.PKI.IssueDACFor(&k.PublicKey, linetest.VID, linetest.PID)
-				l["dac"] = der
+				l.DAC = der
 			}
 		}, want: station.ErrUnknownKey},
+		"dac line with an unknown field": {setup: func(f *fixture) {
+			f.app.Rewrite = func(name string, data []byte) []byte {
+				if name != bundle.DACFile {
+					return data
+				}
+				return bytes.Replace(data, []byte(`{"id":`), []byte(`{"subject":"x","id":`), 1)
+			}
+		}, want: bundle.ErrPayloadLine},
+		"refusal line over the length limit": {setup: func(f *fixture) {
+			f.app.Rewrite = func(name string, data []byte) []byte {
+				if name != bundle.RefusalFile {
+					return data
+				}
+				return []byte(`{"id":"` + strings.Repeat("x", bundle.MaxRefusalLine) + `"}` + "\n")
+			}
+		}, want: ErrMalformed},
 		"another appliance": {setup: func(f *fixture) {
 			other := linetest.NewAppliance(f.t, "appliance-1")
 			other.Age = f.app.Age // decrypts, but signs with its own key
