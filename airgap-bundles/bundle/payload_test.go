@@ -2,8 +2,11 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -167,4 +170,66 @@ func FuzzLineReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFormatExamples decodes every example line of FORMAT.md §8.2–8.3: the
+// spec's examples have exactly the fields of the line types, and those not
+// shortened with "…" pass the strict reader.
+func TestFormatExamples(t *testing.T) {
+	doc, err := os.ReadFile("../FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := string(doc)
+	sec = sec[strings.Index(sec, "### 8.2 csr-batch"):strings.Index(sec, "### 8.4 log-export")]
+	seen := map[string]int{}
+	for _, line := range strings.Split(sec, "\n") {
+		if !strings.HasPrefix(line, `{"id":`) {
+			continue
+		}
+		var v any
+		var typ string
+		switch {
+		case strings.Contains(line, `"tlog_proof"`):
+			v, typ = &DACLine{}, DACFile
+		case strings.Contains(line, `"reason"`):
+			v, typ = &RefusalLine{}, RefusalFile
+		default:
+			v, typ = &CSRLine{}, CSRFile
+		}
+		seen[typ]++
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &fields); err != nil {
+			t.Fatalf("%s example: %v\n%s", typ, err, line)
+		}
+		want := jsonFields(reflect.TypeOf(v).Elem())
+		for k := range fields {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s example has field %q the format does not define", typ, k)
+			}
+		}
+		for k, optional := range want {
+			if _, ok := fields[k]; !ok && !optional {
+				t.Errorf("%s example lacks field %q", typ, k)
+			}
+		}
+		if !strings.Contains(line, "…") {
+			if err := NewLineReader(strings.NewReader(line+"\n"), typ, 8192).Next(v); err != nil {
+				t.Errorf("%s example: %v", typ, err)
+			}
+		}
+	}
+	if seen[CSRFile] == 0 || seen[DACFile] == 0 || seen[RefusalFile] == 0 {
+		t.Fatalf("examples found: %v", seen)
+	}
+}
+
+// jsonFields maps the JSON names of a struct's fields to whether they are omitempty.
+func jsonFields(t reflect.Type) map[string]bool {
+	out := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out[name] = strings.Contains(opts, "omitempty")
+	}
+	return out
 }
