@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in ../testdata/golden (age output is randomized: only when the format changes)")
@@ -160,11 +162,7 @@ func TestGoldenBundles(t *testing.T) {
 // TestAgeAndTarCLI opens bundles the way an auditor does: `age -d -i key bundle | tar -tv`,
 // then extracts them and checks the hashes with sha256sum against the manifest.
 func TestAgeAndTarCLI(t *testing.T) {
-	for _, tool := range []string{"age", "tar", "sha256sum"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (just setup)", tool)
-		}
-	}
+	testenv.RequireTool(t, "age", "tar", "sha256sum")
 	f := newFixture(t)
 	dir := t.TempDir()
 	h := Header{Kind: KindDACBatch, Created: fixedTime}
