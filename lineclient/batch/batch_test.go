@@ -91,7 +91,43 @@ func (f *fixture) importer() *Importer {
 	}
 	pub, _ := f.app.ID.PublicKey()
 	return &Importer{Store: f.store, Identity: id, ApplianceName: "appliance-1", ApplianceKey: pub,
-		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, CD: linetest.CD(), TempDir: f.t.TempDir()}
+		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, CD: linetest.CD(), CDSigner: linetest.CDSigner(), TempDir: f.t.TempDir()}
+}
+
+// TestImportChecksCDSignature: with a CD signer the station's CD must verify
+// before anything is imported; without one the import goes ahead on the
+// CD's content alone.
+func TestImportChecksCDSignature(t *testing.T) {
+	_, otherDER, err := matter.NewTestCDSigner(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := x509.ParseCertificate(otherDER)
+	f := newFixture(t)
+	f.keygen(2)
+	res, err := f.exporter().Export(f.usb, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := f.answer(res.Path)
+	im := f.importer()
+	im.CDSigner = other
+	if _, err := im.Import(ret); !errors.Is(err, ErrCDSignature) || !strings.Contains(err.Error(), "cd.signerNotFound") {
+		t.Fatalf("CD signed by another key: got %v, want ErrCDSignature", err)
+	}
+	if st, _ := f.store.Status(-1); st.States["exported"] != 2 {
+		t.Fatalf("something was imported: %v", st.States)
+	}
+	if _, err := CDCheck(linetest.CD(), other); !errors.Is(err, ErrCDSignature) {
+		t.Fatalf("CDCheck with another signer: %v", err)
+	}
+	im = f.importer()
+	im.CDSigner = nil
+	ir, err := im.Import(ret)
+	if err != nil || ir.DACs != 2 {
+		t.Fatalf("import without a cd signer: %+v, %v", ir, err)
+	}
+	f.violations()
 }
 
 func (f *fixture) answer(csrBundle string) string {
@@ -334,6 +370,7 @@ func TestImportChecksCD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	im.CDSigner = nil // a CD of a key of its own: its content is what is checked here
 	ir, err := im.Import(f.answer(res.Path))
 	if err != nil {
 		t.Fatal(err)

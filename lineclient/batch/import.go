@@ -32,8 +32,11 @@ type Importer struct {
 	PAI, PAA *x509.Certificate
 	VID, PID uint16
 	// CD is the Certification Declaration (DER) written to modules, or nil.
-	CD      []byte
-	TempDir string
+	CD []byte
+	// CDSigner, if set, is the certificate CD must be signed by (checked
+	// before anything is imported); nil checks the CD's content only.
+	CDSigner *x509.Certificate
+	TempDir  string
 	// Now is the time DACs are checked at (default time.Now).
 	Now func() time.Time
 }
@@ -82,7 +85,7 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	}
 	var cd *cdChecker
 	if im.CD != nil {
-		if cd, err = newCDChecker(im.CD); err != nil {
+		if cd, err = newCDChecker(im.CD, im.CDSigner); err != nil {
 			return nil, err
 		}
 	}
