@@ -44,6 +44,7 @@ func commands() []*cli.Command {
 		initCommand(), enrollCommand(),
 		onboardingCommand(),
 		simCommand(),
+		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
 	}
 }
 

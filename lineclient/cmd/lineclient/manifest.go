@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dacline/dacline/lineclient/manifest"
+	"github.com/dacline/dacline/shared/clirun"
+	"github.com/dacline/dacline/shared/onboarding"
+)
+
+var (
+	flowFlag      = &cli.StringFlag{Name: "flow", Value: "std", Usage: "commissioning flow in the QR payload: std, user-intent, custom"}
+	discoveryFlag = &cli.StringFlag{Name: "discovery", Value: "ble", Usage: "discovery capabilities in the QR payload, e.g. ble or ble,onnetwork"}
+)
+
+func manifestOptions(c *cli.Context) (manifest.Options, error) {
+	flow, err := onboarding.ParseFlow(c.String("flow"))
+	if err != nil {
+		return manifest.Options{}, clirun.Usage("--flow: %v", err)
+	}
+	disc, err := onboarding.ParseDiscovery(c.String("discovery"))
+	if err != nil {
+		return manifest.Options{}, clirun.Usage("--discovery: %v", err)
+	}
+	return manifest.Options{Flow: flow, Discovery: disc}, nil
+}
+
+func manifestCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "manifest",
+		Usage: "CSV of every finished module (docs/manifest.md); it holds passcodes",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "write to `FILE` (atomically, mode 0600) instead of stdout"},
+			flowFlag, discoveryFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if err := clirun.Args(c); err != nil {
+				return err
+			}
+			opt, err := manifestOptions(c)
+			if err != nil {
+				return err
+			}
+			h, st, err := openStation(c)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			if out := c.String("out"); out != "" {
+				n, err := manifest.WriteFile(out, st, opt)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(clirun.Stdout, "wrote %d modules to %s (mode 0600: it holds setup passcodes)\n", n, out)
+				return nil
+			}
+			_, err = manifest.Write(clirun.Stdout, st, opt)
+			return err
+		},
+	}
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/lineclient/stationhome"
+	"github.com/dacline/dacline/shared/clirun"
+)
+
+// openStation opens the station home and its state store. A state file that
+// cannot be trusted stops the command with the recovery procedure; it is
+// never reset.
+func openStation(c *cli.Context) (*stationhome.Home, *station.Store, error) {
+	dir := c.String("home")
+	h, err := stationhome.Open(dir)
+	if err != nil {
+		switch {
+		case errors.Is(err, stationhome.ErrNotInitialized):
+			return nil, nil, clirun.WithHint(err, "run 'lineclient init --appliance appliance.id --vid V --pid P' first, or set --home / DACLINE_HOME")
+		case errors.Is(err, stationhome.ErrInUse):
+			return nil, nil, clirun.WithHint(err, "another lineclient (run, batch, status) is using this station; wait for it or stop it")
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+			errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+			return nil, nil, clirun.WithHint(fmt.Errorf("%w: %v", station.ErrCorrupt, err), "%s", station.RecoveryHint)
+		}
+		return nil, nil, err
+	}
+	st, err := station.New(h.DB())
+	if err != nil {
+		h.Close()
+		if errors.Is(err, station.ErrCorrupt) {
+			return nil, nil, clirun.WithHint(err, "%s", station.RecoveryHint)
+		}
+		return nil, nil, err
+	}
+	return h, st, nil
+}
+
+// product returns the station's VID and PID.
+func product(h *stationhome.Home) (vid, pid uint16, err error) {
+	if _, err := fmt.Sscanf(h.Config.VID+" "+h.Config.PID, "%04X %04X", &vid, &pid); err != nil {
+		return 0, 0, fmt.Errorf("station config: vid %q pid %q: %w", h.Config.VID, h.Config.PID, err)
+	}
+	return vid, pid, nil
+}

@@ -1,0 +1,91 @@
+// Package linetest holds test fixtures for the line client's packages: a
+// software attestation PKI built with shared/matter (test VID 0xFFF1), which
+// stands in for the appliance in unit and integration tests of the station.
+// The end-to-end tests use the real appliance on SoftHSM2 instead.
+package linetest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"math/big"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dacline/dacline/shared/matter"
+)
+
+// VID and PID of the test product.
+const (
+	VID uint16 = 0xFFF1
+	PID uint16 = 0x8000
+)
+
+// PKI is a PAA and PAI with software keys.
+type PKI struct {
+	PAA, PAI       *x509.Certificate
+	paaKey, paiKey *ecdsa.PrivateKey
+	serial         atomic.Int64
+}
+
+// NewPKI builds a fresh test PAA (VID FFF1) and PAI (FFF1/8000).
+func NewPKI(t testing.TB) *PKI {
+	t.Helper()
+	p := &PKI{}
+	p.serial.Store(1000)
+	nb := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	var err error
+	if p.paaKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if p.paiKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := matter.PAATemplate(p.next(), matter.Subject{CommonName: "linetest PAA", VID: VID, HasVID: true}, nb, matter.NoExpiry, &p.paaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := matter.IssueCertificate(tmpl, tmpl, &p.paaKey.PublicKey, p.paaKey, matter.PAA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.PAA, _ = x509.ParseCertificate(der)
+	tmpl, err = matter.PAITemplate(p.next(), matter.Subject{CommonName: "linetest PAI", VID: VID, PID: PID, HasVID: true, HasPID: true}, nb, matter.NoExpiry, &p.paiKey.PublicKey, p.PAA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if der, err = matter.IssueCertificate(tmpl, p.PAA, &p.paiKey.PublicKey, p.paaKey, matter.PAI); err != nil {
+		t.Fatal(err)
+	}
+	p.PAI, _ = x509.ParseCertificate(der)
+	return p
+}
+
+func (p *PKI) next() *big.Int { return big.NewInt(p.serial.Add(1)) }
+
+// IssueDAC certifies the key of a CSR for vid/pid, as the appliance would.
+func (p *PKI) IssueDAC(csrDER []byte, vid, pid uint16) ([]byte, error) {
+	csr, err := matter.ParseDACCSR(csrDER)
+	if err != nil {
+		return nil, err
+	}
+	return p.IssueDACFor(csr.PublicKey, vid, pid)
+}
+
+// IssueDACFor certifies any P-256 key.
+func (p *PKI) IssueDACFor(pub *ecdsa.PublicKey, vid, pid uint16) ([]byte, error) {
+	nb := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	tmpl, err := matter.DACTemplate(p.next(), matter.Subject{CommonName: fmt.Sprintf("linetest DAC %d", p.serial.Load()),
+		VID: vid, PID: pid, HasVID: true, HasPID: true}, nb, matter.NoExpiry, pub, p.PAI)
+	if err != nil {
+		return nil, err
+	}
+	return matter.IssueCertificate(tmpl, p.PAI, pub, p.paiKey, matter.DAC)
+}
+
+// CD returns a Certification Declaration placeholder: a DER SEQUENCE the
+// module accepts. TODO(station): a real test CD once shared/matter encodes them.
+func CD() []byte { return []byte{0x30, 0x03, 0x02, 0x01, 0x01} }

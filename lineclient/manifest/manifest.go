@@ -1,0 +1,293 @@
+// Package manifest writes and reads the line manifest: one CSV row per
+// finished (locked and verified) module, with what a device maker needs to
+// ship, label and later commission it, and what an auditor needs to reconcile
+// DACs against modules. The format is specified in docs/manifest.md; columns
+// are only ever added at the end.
+//
+// The manifest holds setup passcodes: files are written 0600, atomically
+// (temp file, fsync, rename, fsync of the directory), and should be handled
+// like the station home.
+package manifest
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/shared/onboarding"
+)
+
+// Header is the first line of every manifest, in column order.
+var Header = []string{"mac", "serial_number", "dac_serial", "dac_sha256", "vid", "pid",
+	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at"}
+
+// Row is one finished module.
+type Row struct {
+	MAC           string    // aa:bb:cc:dd:ee:ff, lowercase
+	SerialNumber  string    // as written to the module
+	DACSerial     string    // hex, as in the DAC
+	DACSHA256     string    // lowercase hex SHA-256 of the DAC DER
+	VID, PID      uint16    // 4 uppercase hex digits in the file
+	Discriminator uint16    // decimal, 0..4095
+	Passcode      uint32    // decimal, 8 digits zero-padded
+	QRPayload     string    // "MT:…"
+	ManualCode    string    // 11 digits, no dashes
+	BatchID       string    // csr-batch the module's CSR left in
+	LockedAt      time.Time // RFC 3339 UTC
+}
+
+// Options choose how the onboarding payloads are encoded.
+type Options struct {
+	Flow      onboarding.Flow
+	Discovery onboarding.Discovery // 0 means BLE
+}
+
+// RowOf builds a module's row; m must be done.
+func RowOf(m *station.Module, opt Options) (Row, error) {
+	if m.State != station.StateDone {
+		return Row{}, fmt.Errorf("module %s is %s, not done", m.MAC, m.State)
+	}
+	disc := opt.Discovery
+	if disc == 0 {
+		disc = onboarding.DiscoveryBLE
+	}
+	p := onboarding.Payload{VID: m.VID, PID: m.PID, Flow: opt.Flow, Discovery: disc,
+		Discriminator: m.Discriminator, Passcode: m.Passcode}
+	qr, err := onboarding.EncodeQR(p)
+	if err != nil {
+		return Row{}, fmt.Errorf("module %s: qr payload: %w", m.MAC, err)
+	}
+	manual, err := onboarding.EncodeManual(p)
+	if err != nil {
+		return Row{}, fmt.Errorf("module %s: manual code: %w", m.MAC, err)
+	}
+	return Row{MAC: m.MAC, SerialNumber: m.SerialNumber, DACSerial: m.DACSerial, DACSHA256: m.DACSHA256,
+		VID: m.VID, PID: m.PID, Discriminator: m.Discriminator, Passcode: m.Passcode,
+		QRPayload: qr, ManualCode: manual, BatchID: m.BatchID, LockedAt: m.LockedAt.UTC()}, nil
+}
+
+func (r Row) record() []string {
+	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256,
+		fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID),
+		strconv.Itoa(int(r.Discriminator)), fmt.Sprintf("%08d", r.Passcode),
+		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339)}
+}
+
+// Write streams the row of every done module in the store to w, in MAC
+// order, and returns how many it wrote.
+func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(Header); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.ForEachInState(station.StateDone, func(m *station.Module) error {
+		r, err := RowOf(m, opt)
+		if err != nil {
+			return err
+		}
+		n++
+		return cw.Write(r.record())
+	})
+	if err != nil {
+		return n, fmt.Errorf("manifest row %d: %w", n+1, err)
+	}
+	cw.Flush()
+	return n, cw.Error()
+}
+
+// WriteFile writes the manifest to path atomically with mode 0600: readers
+// see the old file or the whole new one, never a part.
+func WriteFile(path string, s *station.Store, opt Options) (int, error) {
+	var n int
+	err := AtomicWrite(path, 0o600, func(w io.Writer) error {
+		var err error
+		n, err = Write(w, s, opt)
+		return err
+	})
+	return n, err
+}
+
+// AtomicWrite writes a file through a temporary file in the same directory:
+// write, fsync, rename over path, fsync the directory. On error the temporary
+// file is removed and path is untouched.
+func AtomicWrite(path string, mode os.FileMode, fill func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := newBufWriter(f)
+	if err = fill(bw); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: fsync: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		serr := d.Sync()
+		d.Close()
+		if serr != nil {
+			return fmt.Errorf("write %s: fsync directory: %w", path, serr)
+		}
+	}
+	return nil
+}
+
+// ErrFormat marks a manifest that does not follow docs/manifest.md.
+var ErrFormat = errors.New("invalid manifest")
+
+// maxRowBytes bounds one line so a hostile file cannot exhaust memory.
+const maxRowBytes = 4096
+
+// Reader reads a manifest row by row, checking every field.
+type Reader struct {
+	cr   *csv.Reader
+	line int
+}
+
+// NewReader checks the header and returns a Reader for the rows.
+func NewReader(r io.Reader) (*Reader, error) {
+	cr := csv.NewReader(&limitedLines{r: r})
+	cr.FieldsPerRecord = len(Header)
+	cr.ReuseRecord = true
+	h, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
+	}
+	for i, col := range Header {
+		if h[i] != col {
+			return nil, fmt.Errorf("%w: header column %d is %q, want %q", ErrFormat, i+1, h[i], col)
+		}
+	}
+	return &Reader{cr: cr, line: 1}, nil
+}
+
+// Next returns the next row, or io.EOF after the last.
+func (r *Reader) Next() (Row, error) {
+	rec, err := r.cr.Read()
+	if err == io.EOF {
+		return Row{}, io.EOF
+	}
+	r.line++
+	if err != nil {
+		return Row{}, fmt.Errorf("%w: line %d: %v", ErrFormat, r.line, err)
+	}
+	row, err := parseRow(rec)
+	if err != nil {
+		return Row{}, fmt.Errorf("%w: line %d: %v", ErrFormat, r.line, err)
+	}
+	return row, nil
+}
+
+func parseRow(rec []string) (Row, error) {
+	var r Row
+	r.MAC = rec[0]
+	if len(r.MAC) != 17 || strings.ToLower(r.MAC) != r.MAC || strings.Count(r.MAC, ":") != 5 {
+		return r, fmt.Errorf("mac %q is not aa:bb:cc:dd:ee:ff", rec[0])
+	}
+	r.SerialNumber, r.DACSerial, r.DACSHA256 = rec[1], rec[2], rec[3]
+	if r.SerialNumber == "" || len(r.SerialNumber) > 32 {
+		return r, fmt.Errorf("serial_number %q is not 1..32 characters", rec[1])
+	}
+	if !isHex(r.DACSerial) || len(r.DACSerial) > 40 {
+		return r, fmt.Errorf("dac_serial %q is not hex of at most 20 bytes", rec[2])
+	}
+	if len(r.DACSHA256) != 64 || !isHex(r.DACSHA256) || strings.ToLower(r.DACSHA256) != r.DACSHA256 {
+		return r, fmt.Errorf("dac_sha256 %q is not 64 lowercase hex digits", rec[3])
+	}
+	for i, dst := range []*uint16{&r.VID, &r.PID} {
+		s := rec[4+i]
+		v, err := strconv.ParseUint(s, 16, 16)
+		if err != nil || len(s) != 4 || strings.ToUpper(s) != s {
+			return r, fmt.Errorf("%s %q is not 4 uppercase hex digits", Header[4+i], s)
+		}
+		*dst = uint16(v)
+	}
+	d, err := strconv.ParseUint(rec[6], 10, 16)
+	if err != nil || onboarding.CheckDiscriminator(uint16(d)) != nil {
+		return r, fmt.Errorf("discriminator %q is not 0..4095", rec[6])
+	}
+	r.Discriminator = uint16(d)
+	p, err := strconv.ParseUint(rec[7], 10, 32)
+	if err != nil || len(rec[7]) != 8 || !onboarding.IsValidPasscode(uint32(p)) {
+		return r, fmt.Errorf("passcode is not a valid 8-digit setup passcode")
+	}
+	r.Passcode = uint32(p)
+	r.QRPayload, r.ManualCode, r.BatchID = rec[8], rec[9], rec[10]
+	qp, err := onboarding.DecodeQR(r.QRPayload)
+	if err != nil {
+		return r, fmt.Errorf("qr_payload: %v", err)
+	}
+	if qp.VID != r.VID || qp.PID != r.PID || qp.Discriminator != r.Discriminator || qp.Passcode != r.Passcode {
+		return r, fmt.Errorf("qr_payload does not carry the row's vid, pid, discriminator and passcode")
+	}
+	mc, err := onboarding.DecodeManual(r.ManualCode)
+	if err != nil {
+		return r, fmt.Errorf("manual_code: %v", err)
+	}
+	if mc.Passcode != r.Passcode || mc.ShortDiscriminator != uint8(r.Discriminator>>8) {
+		return r, fmt.Errorf("manual_code does not carry the row's passcode and discriminator")
+	}
+	if r.LockedAt, err = time.Parse(time.RFC3339, rec[11]); err != nil {
+		return r, fmt.Errorf("locked_at %q is not RFC 3339", rec[11])
+	}
+	return r, nil
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadAll reads every row of a manifest.
+func ReadAll(r io.Reader) ([]Row, error) {
+	mr, err := NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for {
+		row, err := mr.Next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, row)
+	}
+}

@@ -1,0 +1,370 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/shared/lineproto"
+	"github.com/dacline/dacline/shared/matter"
+)
+
+// Provisioner knows what the station writes and trusts.
+type Provisioner struct {
+	Store    *station.Store
+	PAI, PAA *x509.Certificate
+	CD       []byte // Certification Declaration, DER
+	VID, PID uint16
+	// Iterations for new SPAKE2+ verifiers (0 = station.DefaultIterations).
+	Iterations int
+	// CheckCD, when set, checks the CD against a DAC and its chain (the
+	// commissioner's CD validation).
+	CheckCD func(dac, pai, paa *x509.Certificate) error
+}
+
+// Step names what a worker did or is waiting for, for status lines.
+type Step string
+
+const (
+	StepIdentify Step = "identify"
+	StepKeygen   Step = "keygen"
+	StepWait     Step = "wait-for-batch"
+	StepWrite    Step = "write"
+	StepAttest   Step = "attest"
+	StepLock     Step = "lock"
+	StepVerify   Step = "verify-lock"
+	StepDone     Step = "done"
+	StepFailed   Step = "failed"
+)
+
+// outcome is the result of one step on one module.
+type outcome struct {
+	step Step
+	// settled: nothing more to do for this module until something changes
+	// elsewhere (batch import) or it is taken off.
+	settled bool
+	// worked: the step did something (a command or a transition).
+	worked bool
+	module *station.Module
+}
+
+// errModuleFailed wraps the reason a module was moved to failed.
+var errModuleFailed = errors.New("module failed")
+
+// next performs the one step module id's record allows and returns what it
+// did. An error means the step did not complete (module pulled, timeout); the
+// record says where to resume.
+func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string, id *lineproto.IdentifyResponse) (outcome, error) {
+	mac := FormatMAC(id.ChipID)
+	rec, err := p.Store.Identify(station.Sighting{MAC: mac, ChipModel: id.ChipModel, Firmware: id.Firmware, Port: port})
+	if err != nil {
+		return outcome{}, err
+	}
+	fail := func(step Step, reason station.Reason, detail string) (outcome, error) {
+		m, err := p.Store.Fail(mac, reason, detail)
+		if err != nil {
+			return outcome{}, err
+		}
+		return outcome{step: StepFailed, settled: true, worked: true, module: m}, fmt.Errorf("%w: %s: %s", errModuleFailed, reason, detail)
+	}
+	spkiHex := fmt.Sprintf("%x", id.KeySPKIHash)
+	keyIsOurs := id.KeyPresent && rec.SPKISHA256 == spkiHex
+
+	switch rec.State {
+	case station.StateDone:
+		return outcome{step: StepDone, settled: true, module: rec}, nil
+	case station.StateFailed:
+		return outcome{step: StepFailed, settled: true, module: rec}, nil
+	case station.StateIdentified:
+		if id.LockMask != 0 || len(id.Digests) > 0 {
+			return fail(StepKeygen, station.ReasonForeignModule,
+				fmt.Sprintf("module has %d credential items and lock mask %04b, but this station never took its key", len(id.Digests), id.LockMask))
+		}
+		return stepped(StepKeygen)(p.keygen(ctx, c, mac, id, fail))
+	}
+
+	// From key-generated on, the module must hold the key of its CSR.
+	if !id.KeyPresent {
+		return fail(StepIdentify, station.ReasonKeyLost, "module reports no key; its csr was taken")
+	}
+	if !keyIsOurs {
+		return fail(StepIdentify, station.ReasonLyingModule,
+			fmt.Sprintf("module reports key %.16s…, its csr certified %.16s…", spkiHex, rec.SPKISHA256))
+	}
+	locking := rec.State == station.StateLocking || rec.State == station.StateLocked
+	if id.LockMask != 0 && !locking {
+		return fail(StepIdentify, station.ReasonLockedEarly,
+			fmt.Sprintf("module reports lock mask %04b in state %s", id.LockMask, rec.State))
+	}
+
+	switch rec.State {
+	case station.StateKeyGenerated, station.StateExported:
+		return outcome{step: StepWait, settled: true, module: rec}, nil
+	case station.StateDACReceived, station.StateWriting:
+		return stepped(StepWrite)(p.write(ctx, c, mac, id))
+	case station.StateCredentialsWritten:
+		return stepped(StepAttest)(p.attest(ctx, c, mac, id, fail))
+	case station.StateAttested, station.StateLocking:
+		return stepped(StepLock)(p.lock(ctx, c, mac, id, rec, fail))
+	case station.StateLocked:
+		return stepped(StepVerify)(p.verifyLock(ctx, c, mac, fail))
+	}
+	return outcome{}, fmt.Errorf("module %s: no step for state %s", mac, rec.State)
+}
+
+// stepped names the step of an outcome that ended in an error before it
+// could say so itself.
+func stepped(s Step) func(outcome, error) (outcome, error) {
+	return func(o outcome, err error) (outcome, error) {
+		if o.step == "" {
+			o.step = s
+		}
+		return o, err
+	}
+}
+
+type failFunc func(Step, station.Reason, string) (outcome, error)
+
+func (p *Provisioner) keygen(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse, fail failFunc) (outcome, error) {
+	// GENERATE_KEY on a module that has a key returns the CSR of that key
+	// (never a second key), so a crash between this call and RecordCSR is
+	// harmless.
+	r, err := c.GenerateKey(ctx)
+	if err != nil {
+		return outcome{}, fmt.Errorf("generate key: %w", err)
+	}
+	csr, err := matter.ParseDACCSR(r.CSR)
+	if err != nil {
+		return fail(StepKeygen, station.ReasonBadCSR, err.Error())
+	}
+	if csr.SPKIHash != r.SPKIHash || (id.KeyPresent && csr.SPKIHash != id.KeySPKIHash) {
+		return fail(StepKeygen, station.ReasonLyingModule, "csr key differs from the key the module reports")
+	}
+	ob, err := station.NewOnboarding(p.Iterations)
+	if err != nil {
+		return outcome{}, err
+	}
+	m, err := p.Store.RecordCSR(mac, station.CSR{DER: r.CSR, SPKISHA256: csr.SPKIHash, VID: p.VID, PID: p.PID}, ob)
+	if errors.Is(err, station.ErrDuplicateKey) {
+		return fail(StepKeygen, station.ReasonDuplicateKey, err.Error())
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{step: StepKeygen, worked: true, module: m}, nil
+}
+
+// items returns every credential item's value for a module, in write order.
+func (p *Provisioner) items(creds *station.Credentials) (map[lineproto.Item][]byte, error) {
+	ob := creds.Onboarding
+	if ob == nil || creds.DAC == nil {
+		return nil, fmt.Errorf("module %s: no dac or onboarding data in the store", creds.Module.MAC)
+	}
+	disc := binary.LittleEndian.AppendUint16(nil, ob.Discriminator)
+	iter := binary.LittleEndian.AppendUint32(nil, ob.Iterations)
+	return map[lineproto.Item][]byte{
+		lineproto.ItemDAC: creds.DAC, lineproto.ItemPAI: p.PAI.Raw, lineproto.ItemCD: p.CD,
+		lineproto.ItemDiscriminator: disc, lineproto.ItemVerifier: ob.Verifier, lineproto.ItemSalt: ob.Salt,
+		lineproto.ItemIterations: iter, lineproto.ItemSerialNumber: []byte(ob.SerialNumber),
+		lineproto.ItemRotatingIDUnique: ob.RotatingID,
+	}, nil
+}
+
+// credentialsDigest is SHA-256 over item ‖ SHA-256(value) for every item in
+// lineproto.AllItems order: one value standing for the whole credential set.
+func credentialsDigest(items map[lineproto.Item][]byte) []byte {
+	h := sha256.New()
+	for _, it := range lineproto.AllItems {
+		sum := sha256.Sum256(items[it])
+		h.Write([]byte{byte(it)})
+		h.Write(sum[:])
+	}
+	return h.Sum(nil)
+}
+
+// missingItems lists the items whose committed digest on the module is not ours.
+func missingItems(items map[lineproto.Item][]byte, digests []lineproto.ItemDigest) []lineproto.Item {
+	have := map[lineproto.Item]lineproto.ItemDigest{}
+	for _, d := range digests {
+		have[d.Item] = d
+	}
+	var out []lineproto.Item
+	for _, it := range lineproto.AllItems {
+		d, ok := have[it]
+		if !ok || d.SHA256 != sha256.Sum256(items[it]) || int(d.Length) != len(items[it]) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse) (outcome, error) {
+	creds, err := p.Store.Credentials(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	items, err := p.items(creds)
+	if err != nil {
+		return outcome{}, err
+	}
+	digest := credentialsDigest(items)
+	missing := missingItems(items, id.Digests)
+	if len(missing) > 0 {
+		// begin-write is committed before the first byte goes out.
+		if _, err := p.Store.BeginWrite(mac); err != nil {
+			return outcome{}, err
+		}
+		for _, it := range missing {
+			if _, err := c.WriteItem(ctx, it, items[it]); err != nil {
+				var re *lineproto.RefusedError
+				if errors.As(err, &re) && re.Status == lineproto.StatusKeyMismatch {
+					m, ferr := p.Store.Fail(mac, station.ReasonLyingModule, "module refused its dac: it does not certify the module's key")
+					if ferr != nil {
+						return outcome{}, ferr
+					}
+					return outcome{step: StepFailed, settled: true, worked: true, module: m}, fmt.Errorf("%w: %v", errModuleFailed, err)
+				}
+				return outcome{}, fmt.Errorf("write %s: %w", it, err)
+			}
+		}
+		rd, err := c.ReadDigests(ctx)
+		if err != nil {
+			return outcome{}, fmt.Errorf("read digests: %w", err)
+		}
+		if left := missingItems(items, rd.Digests); len(left) > 0 {
+			return outcome{}, fmt.Errorf("module confirms %d of %d items after writing (missing %v)", len(items)-len(left), len(items), left)
+		}
+	}
+	m, err := p.Store.CredentialsWritten(mac, digest)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{step: StepWrite, worked: true, module: m}, nil
+}
+
+func (p *Provisioner) attest(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse, fail failFunc) (outcome, error) {
+	creds, err := p.Store.Credentials(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	items, err := p.items(creds)
+	if err != nil {
+		return outcome{}, err
+	}
+	if missing := missingItems(items, id.Digests); len(missing) > 0 {
+		// The module lost or changed items since they were confirmed: write again.
+		if _, err := p.Store.BeginWrite(mac); err != nil {
+			return outcome{}, err
+		}
+		return outcome{step: StepWrite, worked: true, module: creds.Module}, nil
+	}
+	var nonce [32]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return outcome{}, err
+	}
+	r, err := c.Attest(ctx, nonce)
+	if err != nil {
+		return outcome{}, fmt.Errorf("attest: %w", err)
+	}
+	if err := lineproto.VerifyAttestation(creds.DAC, nonce, r); err != nil {
+		return fail(StepAttest, station.ReasonLyingModule, err.Error())
+	}
+	// Validate as a commissioner would: chain and CD.
+	dac, err := x509.ParseCertificate(creds.DAC)
+	if err != nil {
+		return fail(StepAttest, station.ReasonAttestationFailed, "dac: "+err.Error())
+	}
+	if err := matter.ValidateChain(dac, p.PAI, p.PAA); err != nil {
+		return fail(StepAttest, station.ReasonAttestationFailed, "chain: "+err.Error())
+	}
+	if p.CheckCD != nil {
+		if err := p.CheckCD(dac, p.PAI, p.PAA); err != nil {
+			return fail(StepAttest, station.ReasonAttestationFailed, "certification declaration: "+err.Error())
+		}
+	}
+	m, err := p.Store.RecordAttested(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{step: StepAttest, worked: true, module: m}, nil
+}
+
+func (p *Provisioner) lock(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse, rec *station.Module, fail failFunc) (outcome, error) {
+	if rec.State == station.StateAttested {
+		creds, err := p.Store.Credentials(mac)
+		if err != nil {
+			return outcome{}, err
+		}
+		items, err := p.items(creds)
+		if err != nil {
+			return outcome{}, err
+		}
+		if missing := missingItems(items, id.Digests); len(missing) > 0 {
+			return fail(StepLock, station.ReasonCredentialsMismatch,
+				fmt.Sprintf("attested module no longer holds our %v", missing))
+		}
+	}
+	// begin-lock: committed before the first LOCK command. Only reachable
+	// from attested (the store refuses anything else).
+	if _, err := p.Store.BeginLock(mac); err != nil {
+		return outcome{}, err
+	}
+	// The sequence is run to its end even when a stop is requested: LOCK is
+	// idempotent, but a half-locked module on a bench is worth avoiding.
+	lctx := context.WithoutCancel(ctx)
+	if err := c.LockAll(lctx, nil); err != nil {
+		var re *lineproto.RefusedError
+		if errors.As(err, &re) && re.Status == lineproto.StatusHardwareFault {
+			return fail(StepLock, station.ReasonLockFailed, err.Error())
+		}
+		return outcome{}, err
+	}
+	m, err := p.Store.RecordLocked(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{step: StepLock, worked: true, module: m}, nil
+}
+
+func (p *Provisioner) verifyLock(ctx context.Context, c *lineproto.Client, mac string, fail failFunc) (outcome, error) {
+	rd, err := c.ReadDigests(ctx)
+	if err != nil {
+		return outcome{}, fmt.Errorf("read lock state: %w", err)
+	}
+	if rd.LockMask != lineproto.LockMaskAll {
+		return fail(StepVerify, station.ReasonLockFailed, fmt.Sprintf("lock mask read back %04b, want %04b", rd.LockMask, lineproto.LockMaskAll))
+	}
+	id, err := c.Identify(ctx)
+	if err != nil {
+		return outcome{}, fmt.Errorf("identify after lock: %w", err)
+	}
+	if id.DebugEnabled {
+		return fail(StepVerify, station.ReasonLockFailed, "debug is still enabled after lock")
+	}
+	creds, err := p.Store.Credentials(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	items, err := p.items(creds)
+	if err != nil {
+		return outcome{}, err
+	}
+	if missing := missingItems(items, rd.Digests); len(missing) > 0 {
+		return fail(StepVerify, station.ReasonCredentialsMismatch, fmt.Sprintf("locked module does not hold our %v", missing))
+	}
+	m, err := p.Store.RecordDone(mac)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{step: StepDone, settled: true, worked: true, module: m}, nil
+}
+
+// FormatMAC writes a chip ID as aa:bb:cc:dd:ee:ff, the store's module key.
+func FormatMAC(b [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+}
