@@ -50,6 +50,10 @@ bench: setup
 bench-all: setup
     go test -run '^$' -bench . -benchtime 1x -timeout 30m ./...
 
+# Kill the station, kill the ceremony, run a shift on a faulty line; check every invariant (sizes: see scripts/chaos.sh).
+chaos: setup
+    bash scripts/chaos.sh
+
 # Every fuzz target for a short while each.
 fuzz seconds="10": setup
     #!/usr/bin/env bash

@@ -124,7 +124,18 @@ func (f *factory) auditVerify(name string, manifests ...string) (string, error) 
 	for _, m := range manifests {
 		args = append(args, "--manifest", m)
 	}
-	return f.try(f.cmd("appliance", f.app, args...))
+	out, err := f.try(f.cmd("appliance", f.app, args...))
+	if err != nil {
+		// Name the discrepancies first: the report can run to thousands of lines.
+		l := strings.Split(out, "\n")
+		for i, line := range l {
+			if strings.HasPrefix(line, "FAILED") {
+				return out, fmt.Errorf("%s\n%s\n(full report: appliance audit verify --log %s --key %s)",
+					line, strings.Join(l[i+1:min(i+4, len(l))], "\n"), dir, f.applianceID)
+			}
+		}
+	}
+	return out, err
 }
 
 // stationStatus is `lineclient status --json --check`; err is set when the
