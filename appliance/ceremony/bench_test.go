@@ -95,7 +95,7 @@ func BenchmarkCeremony(b *testing.B) {
 func (f *fixture) writeBatchStream(dir string, n int) string {
 	f.t.Helper()
 	bld, err := bundle.NewBuilder(bundle.Header{Kind: bundle.KindCSRBatch, Sender: "line-1",
-		Counts: map[string]int64{"csrs": int64(n)}}, f.dir)
+		Counts: map[string]int64{"csrs": int64(n)}, Labels: map[string]string{"vid": "FFF1", "pid": "8000"}}, f.dir)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		if err := enc.Encode(CSRLine{Index: uint32(i), ModuleID: fmt.Sprintf("m%07d", i), VID: "FFF1", PID: "8000", CSR: der}); err != nil {
+		if err := enc.Encode(CSRLine{ID: fmt.Sprintf("m%07d", i), CSR: der}); err != nil {
 			f.t.Fatal(err)
 		}
 	}

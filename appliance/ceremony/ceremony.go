@@ -299,7 +299,7 @@ func (r *Runner) checkIssuer() error {
 		return fmt.Errorf("paa: %w", err)
 	}
 	if nb.Before(r.Issuer.PAI.NotBefore) || nb.After(r.Issuer.PAI.NotAfter) {
-		return fmt.Errorf("pai is valid %s to %s, not at the DAC notBefore %s",
+		return fmt.Errorf("%w: it is valid %s to %s, not at the DAC notBefore %s", ErrPAINotValid,
 			r.Issuer.PAI.NotBefore.Format(time.RFC3339), r.Issuer.PAI.NotAfter.Format(time.RFC3339), nb.Format(time.RFC3339))
 	}
 	return nil

@@ -199,10 +199,17 @@ func TestReproduce(t *testing.T) {
 	if res1.OutputSHA256 == res2.OutputSHA256 {
 		t.Error("age ciphertext identical: expected a fresh file key")
 	}
-	// The same directory again: the file there is recognised, nothing written.
+	// The same directories again: the files there are recognised, nothing written or logged.
 	res3, err := f.sign(path, out1)
 	if err != nil || res3.OutputSHA256 != res1.OutputSHA256 {
 		t.Fatalf("same stick again: %v %+v", err, res3)
+	}
+	res4, err := f.sign(path, out2)
+	if err != nil || res4.OutputSHA256 != res2.OutputSHA256 {
+		t.Fatalf("second stick again: %v %+v", err, res4)
+	}
+	if size3, _ := f.log.Size(); size3 != size2 {
+		t.Fatalf("recognising existing copies appended %d log entries", size3-size2)
 	}
 	// A foreign file under the name is refused.
 	if err := os.WriteFile(filepath.Join(out2, "x"), nil, 0o600); err != nil {
@@ -291,5 +298,27 @@ func checkStore(t testing.TB, db *bbolt.DB) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestResumeNeedsSamePolicy: an interrupted ceremony resumes only under the
+// policy it started with.
+func TestResumeNeedsSamePolicy(t *testing.T) {
+	f := newFixture(t)
+	in, out := t.TempDir(), t.TempDir()
+	path := f.writeBatch(in, mustID(t), make([]csrSpec, 40))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := f.runner()
+	r.Progress = &cancelAfter{n: 16, cancel: cancel}
+	if _, err := r.Run(ctx, f.open(path), Options{OutDir: out}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v", err)
+	}
+	f.policyRaw = []byte(strings.Replace(testPolicy, "1000000", "999999", 1))
+	if _, err := f.sign(path, out); !errors.Is(err, ErrPolicyChanged) {
+		t.Fatalf("resume under another policy: %v", err)
+	}
+	f.policyRaw = []byte(testPolicy)
+	if res, err := f.sign(path, out); err != nil || res.Issued != 40 {
+		t.Fatalf("resume under the original policy: %v %+v", err, res)
 	}
 }

@@ -33,6 +33,7 @@ var (
 	ErrBatchMalformed     = errors.New("csr-batch malformed")
 	ErrReplayed           = errors.New("batch id already used by a different batch")
 	ErrPolicyChanged      = errors.New("policy changed since the ceremony started")
+	ErrPAINotValid        = errors.New("the PAI cannot issue DACs with this validity")
 )
 
 // Plan is the outcome of checking every CSR of a batch.

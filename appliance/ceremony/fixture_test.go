@@ -184,7 +184,7 @@ func (f *fixture) writeBatch(dir string, id bundle.BatchID, specs []csrSpec) str
 		if vid == "" {
 			vid, pid = "FFF1", "8000"
 		}
-		lines[i] = CSRLine{Index: uint32(i), ModuleID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", i>>8&0xff, i&0xff), VID: vid, PID: pid, CSR: der}
+		lines[i] = CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", i>>8&0xff, i&0xff), VID: vid, PID: pid, CSR: der}
 	}
 	return f.writeLines(dir, id, lines)
 }

@@ -63,6 +63,9 @@ func (r *Runner) issueRemaining(ctx context.Context, b *Batch, c *issuance.Cerem
 	}
 	toSign := make(chan *chunk, 1)
 	toCommit := make(chan *chunk, 1)
+	// The signer reads the ceremony's fixed fields (validity) from its own
+	// copy: the committer updates *c as chunks commit.
+	fixed := *c
 
 	wg.Add(2)
 	go func() { // producer
@@ -76,7 +79,7 @@ func (r *Runner) issueRemaining(ctx context.Context, b *Batch, c *issuance.Cerem
 		defer wg.Done()
 		defer close(toCommit)
 		for ch := range toSign {
-			if err := r.signChunk(ctx, c, ch); err != nil {
+			if err := r.signChunk(ctx, &fixed, ch); err != nil {
 				fail(err)
 				return
 			}

@@ -11,13 +11,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"filippo.io/age"
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/appliance/issuance"
-	"github.com/dacline/dacline/shared/matter"
 )
 
 // ErrOutputExists is returned when the output directory holds a file under
@@ -29,7 +29,7 @@ var ErrOutputExists = errors.New("output directory already holds a different fil
 //
 //  1. the payload is built from the issuance store only — dacs.jsonl (with a
 //     tlog-proof per DAC against the recorded checkpoint), refusals.jsonl,
-//     pai.pem, paa.pem, checkpoint — so every copy has the same content;
+//     pai.der, paa.der, checkpoint.txt — so every copy has the same content;
 //  2. the bundle is sealed (manifest signed by the appliance, encrypted to the
 //     station) into a temporary file on the medium, and its SHA-256 recorded
 //     as pending (transaction "seal-bundle");
@@ -62,11 +62,13 @@ func (r *Runner) writeReturn(ctx context.Context, b *Batch, c *issuance.Ceremony
 	// A file already under that name: ours if its hash is the one recorded
 	// (a crash after the rename, or the same stick again), else refused.
 	if sum, err := fileSHA256(final); err == nil {
-		if sum == c.OutputSHA256 || (c.State == issuance.StateIssued && sum == c.PendingOutputSHA256) {
-			if c.State == issuance.StateIssued {
-				if err := r.recordBundle(c, name, sum, ""); err != nil {
-					return "", "", err
-				}
+		switch {
+		case sum == c.OutputSHA256 || slices.Contains(c.OutputCopies, sum):
+			return final, sum, nil // written and recorded before
+		case sum == c.PendingOutputSHA256:
+			// Sealed and renamed into place, then the process died.
+			if err := r.recordBundle(c, name, sum, ""); err != nil {
+				return "", "", err
 			}
 			return final, sum, nil
 		}
@@ -153,6 +155,8 @@ func (r *Runner) recordBundle(c *issuance.Ceremony, name, sum, manifestSum strin
 			if _, err := r.Log.CeremonyFinished(tx, &next); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
+		} else if !slices.Contains(next.OutputCopies, sum) {
+			next.OutputCopies = append(slices.Clone(next.OutputCopies), sum)
 		}
 		return issuance.PutCeremony(tx, &next)
 	})
@@ -181,8 +185,8 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				n++
 				crashPoint("bundle-write")
 				return enc.Encode(DACLine{
-					Index: d.Index, ModuleID: d.ModuleID, VID: fmt.Sprintf("%04X", d.VID), PID: fmt.Sprintf("%04X", d.PID),
-					Serial: d.SerialHex(), SPKISHA256: issuance.HexHash(d.SPKIHash), DAC: d.DER,
+					ID: d.ModuleID, Index: d.Index, SPKISHA256: issuance.HexHash(d.SPKIHash), DAC: d.DER,
+					VID: fmt.Sprintf("%04X", d.VID), PID: fmt.Sprintf("%04X", d.PID), Serial: d.SerialHex(),
 					LogIndex: d.LogIndex, TLogProof: string(proof),
 				})
 			})
@@ -195,7 +199,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 		enc := json.NewEncoder(w)
 		return r.DB.View(func(tx *bbolt.Tx) error {
 			return issuance.Refusals(tx, c.BatchID, func(rf issuance.Refusal) error {
-				return enc.Encode(RefusalLine{Index: rf.Index, ModuleID: rf.ModuleID, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
+				return enc.Encode(RefusalLine{ID: rf.ModuleID, Index: rf.Index, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
 			})
 		})
 	})
@@ -206,8 +210,8 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 		name string
 		data []byte
 	}{
-		{PAIFile, matter.EncodePEM(r.Issuer.PAI.Raw)},
-		{PAAFile, matter.EncodePEM(r.Issuer.PAA.Raw)},
+		{PAIFile, r.Issuer.PAI.Raw},
+		{PAAFile, r.Issuer.PAA.Raw},
 		{CheckpointFn, note},
 	} {
 		if err := writeFile(bld, f.name, func(w *bufio.Writer) error { _, err := w.Write(f.data); return err }); err != nil {

@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/appliance/policy"
 )
 
 // Stations is the appliance's registry of enrolled stations as the ceremony
@@ -58,11 +59,26 @@ func OpenBatch(path string, ids []age.Identity, stations Stations, tempDir strin
 		bnd.Close()
 		return nil, nil, fmt.Errorf("station %s: enrolled age recipient: %w", m.Sender, err)
 	}
+	var def product
+	if v, ok := m.Labels["vid"]; ok {
+		if def.vid, err = policy.ParseID(v); err != nil {
+			bnd.Close()
+			return nil, nil, fmt.Errorf("%w: labels.vid: %v", ErrBatchMalformed, err)
+		}
+		def.hasVID = true
+	}
+	if v, ok := m.Labels["pid"]; ok {
+		if def.pid, err = policy.ParseID(v); err != nil {
+			bnd.Close()
+			return nil, nil, fmt.Errorf("%w: labels.pid: %v", ErrBatchMalformed, err)
+		}
+		def.hasPID = true
+	}
 	b := &Batch{
 		ID: m.BatchID.String(), Station: m.Sender, StationRecipient: rcpt,
 		ManifestSHA256: sha256.Sum256(bnd.ManifestRaw), BundleSHA256: bnd.SHA256,
 		FileName: path, Created: m.Created, Count: int(*fe.Lines),
-		Source: bundleSource{bnd},
+		Source: bundleSource{bnd, def},
 		MarkConsumed: func(tx *bbolt.Tx, at time.Time) error {
 			return bundle.MarkConsumed(tx, bnd, at)
 		},
@@ -70,12 +86,15 @@ func OpenBatch(path string, ids []age.Identity, stations Stations, tempDir strin
 	return b, bnd, nil
 }
 
-type bundleSource struct{ b *bundle.Bundle }
+type bundleSource struct {
+	b   *bundle.Bundle
+	def product
+}
 
 func (s bundleSource) Each(fn func(Request) error) error {
 	r, err := s.b.Open(CSRFile)
 	if err != nil {
 		return err
 	}
-	return readCSRLines(r, fn)
+	return readCSRLines(r, s.def, fn)
 }

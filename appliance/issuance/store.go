@@ -97,10 +97,13 @@ type Ceremony struct {
 	// known to be on the medium ("record, act, record").
 	PendingOutputSHA256 string `json:"pending_output_sha256,omitempty"`
 	// Output: the return bundle as first written.
-	OutputName    string    `json:"output_name,omitempty"`
-	OutputSHA256  string    `json:"output_sha256,omitempty"`
-	ContentSHA256 string    `json:"content_sha256,omitempty"`
-	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	OutputName    string `json:"output_name,omitempty"`
+	OutputSHA256  string `json:"output_sha256,omitempty"`
+	ContentSHA256 string `json:"content_sha256,omitempty"`
+	// OutputCopies are the SHA-256 of later copies of the return bundle
+	// (a finished ceremony run again).
+	OutputCopies []string  `json:"output_copies,omitempty"`
+	FinishedAt   time.Time `json:"finished_at,omitzero"`
 }
 
 // Init creates the store's buckets; call it once in a write transaction.

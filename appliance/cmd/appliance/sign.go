@@ -207,6 +207,7 @@ func signHint(err error) error {
 		{ceremony.ErrOutputExists, "move the file away or write to another directory with --out"},
 		{bundle.ErrUnknownSender, "enroll the station first ('appliance station enroll BUNDLE'), or check it is not revoked"},
 		{bundle.ErrWrongRecipient, "the bundle is for another appliance: check the station's appliance.id"},
+		{ceremony.ErrPAINotValid, "a DAC's notBefore (ceremony time minus dac.backdate_seconds) must fall within the PAI's validity: lower backdate_seconds in the policy or install a PAI valid since then"},
 		{errNoPKI, "install a PAI and PAA first ('appliance pai create-test' or 'appliance pai import')"},
 	}
 	for _, h := range hints {

@@ -199,7 +199,8 @@ func lineBatch(args []string) error {
 	if err != nil {
 		return err
 	}
-	h := bundle.Header{Kind: bundle.KindCSRBatch, Sender: st.Name, Counts: map[string]int64{"csrs": int64(count)}}
+	h := bundle.Header{Kind: bundle.KindCSRBatch, Sender: st.Name, Counts: map[string]int64{"csrs": int64(count)},
+		Labels: map[string]string{"vid": "FFF1", "pid": "8000"}}
 	if *id != "" {
 		if h.BatchID, err = bundle.ParseBatchID(*id); err != nil {
 			return err
@@ -234,7 +235,7 @@ func lineBatch(args []string) error {
 		if bad[i] {
 			der[len(der)-3] ^= 1
 		}
-		line := ceremony.CSRLine{Index: uint32(i), ModuleID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", ki>>8&0xff, ki&0xff), VID: "FFF1", PID: "8000", CSR: der}
+		line := ceremony.CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", ki>>8&0xff, ki&0xff), CSR: der}
 		if v, ok := vids[i]; ok {
 			line.VID = v
 		}

@@ -1,0 +1,78 @@
+// Package ceremony is the appliance's signing ceremony: a csr-batch bundle
+// from an enrolled station in, one DAC per accepted CSR issued with the PAI
+// key in the HSM, a dac-batch bundle for the station out.
+//
+// # Steps
+//
+//  1. OpenBatch decrypts the bundle (age, the appliance's identity), verifies
+//     the station's signature against the enrollment registry and every
+//     payload hash. A damaged or foreign bundle is refused before anything
+//     is read or recorded.
+//  2. Runner.Run looks the batch ID up. A batch ID with a ceremony record and
+//     the same manifest is resumed (or, when finished, reproduced); with
+//     another manifest it is refused (ErrReplayed). The ceremony record is
+//     the consumed marker: it is written, together with the bundle layer's
+//     consumed-batches entry, in the start transaction.
+//  3. Every CSR is checked (check.go): ParseDACCSR (PKCS#10, P-256,
+//     ecdsa-with-SHA256, proof of possession), product allowed for the
+//     station by the policy and covered by the PAI, key never certified
+//     (issuance store) and not twice in the batch. A refused CSR gets a
+//     reason and the batch goes on. Batch-level rules (station in the
+//     policy, max_batch_size, quota, PAI valid at the DAC notBefore) refuse
+//     the whole batch. --dry-run stops here and records nothing.
+//  4. Transaction "start-ceremony": ceremony record (policy hash, officer,
+//     ceremony time → DAC validity, return batch ID), refusals, and their
+//     audit entries (ceremony-started, csr-refused).
+//  5. Issuing (issue.go): the producer reads accepted CSRs and draws serials
+//     from the HSM (C_GenerateRandom, 16 bytes, top bit cleared and the next
+//     set: a positive INTEGER of exactly 16 octets, checked unique against
+//     the serial index); workers sign in parallel through the HSM session
+//     pool with matter.IssueCertificate (template linted before, signature
+//     and profile verified after); each chunk (default 256 DACs) commits in
+//     one transaction "commit-dacs" with the DACs' audit entries. A DAC
+//     exists outside the process only once committed.
+//  6. Transaction "finish-issuance" records the audit checkpoint signed after
+//     the last DAC; the return bundle's proofs refer to it.
+//  7. The return bundle (output.go) is built from the store alone, sealed
+//     (manifest signed with the appliance's Ed25519 key, encrypted to the
+//     station), its hash recorded as pending before the rename makes it
+//     visible ("seal-bundle"), and recorded as written after it is read back
+//     ("record-bundle", with bundle-written and ceremony-finished entries).
+//
+// # Exactly once
+//
+// Killed anywhere, the ceremony run again with the same bundle finishes: the
+// refusals are not re-decided (they are recorded), committed DACs are kept,
+// CSRs without a DAC are signed with fresh serials (a signed but uncommitted
+// DAC never left the process, so its serial was never used), the
+// checkpoint is signed again over the same tree if it was not recorded
+// (Ed25519 and the tree are deterministic, so it is the same checkpoint),
+// and a return bundle already on the medium is recognised by the pending
+// hash. The issuance store enforces one DAC per key, per serial and per
+// (batch, index) inside the commit transaction itself.
+//
+// A finished batch run again writes the same return bundle contents: the
+// same manifest (batch ID, creation time, counts, file hashes — fixed at
+// start and finish), the same payload files and the same manifest
+// signature. Only the age ciphertext differs, by design: age draws a fresh
+// file key for every encryption. Nothing is signed again; the log gets one
+// bundle-written entry per copy.
+//
+// A ceremony resumes only under the policy it started with (ErrPolicyChanged).
+//
+// # Chain validation
+//
+// matter.IssueCertificate verifies each DAC's signature with the PAI key,
+// its profile and the DAC↔PAI VID/PID rule. The full matter.ValidateChainAt
+// (PAA and PAI profiles, PAI signed by the PAA, issuance-time validity, PAA
+// VID) runs on the first DAC of every chunk: everything it adds is the same
+// for all DACs of a ceremony (one notBefore), and the rest — issuer name and
+// key identifier, validity now, the VID/PID asked for, the CSR's key — is
+// checked on every DAC (checkIssued).
+//
+// # Test hook
+//
+// DACLINE_TEST_CRASH_AT=point[:n] (crash.go) makes the process exit(137) at
+// a named point; it is inert unless set and is how the resume tests stop the
+// ceremony at exact places.
+package ceremony
