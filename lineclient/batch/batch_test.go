@@ -21,6 +21,7 @@ import (
 	"github.com/dacline/dacline/lineclient/internal/linetest"
 	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/lineclient/stationhome"
+	"github.com/dacline/dacline/shared/matter"
 )
 
 type fixture struct {
@@ -89,7 +90,7 @@ func (f *fixture) importer() *Importer {
 	}
 	pub, _ := f.app.ID.PublicKey()
 	return &Importer{Store: f.store, Identity: id, ApplianceName: "appliance-1", ApplianceKey: pub,
-		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, TempDir: f.t.TempDir()}
+		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, CD: linetest.CD(), TempDir: f.t.TempDir()}
 }
 
 func (f *fixture) answer(csrBundle string) string {
@@ -207,7 +208,7 @@ func TestImportRefusalsAndRejections(t *testing.T) {
 	refused, tampered := macs[0], macs[1]
 	f.app.Refuse = func(id string) (string, bool) { return "key-already-certified", id == refused }
 	f.app.Tamper = func(l map[string]any) {
-		if l["module_id"] == tampered {
+		if l["id"] == tampered {
 			l["spki_sha256"] = strings.Repeat("0", 64)
 		}
 	}
@@ -297,4 +298,31 @@ func TestImportForAnotherStation(t *testing.T) {
 	if _, err := g.importer().Import(ret); !errors.Is(err, bundle.ErrWrongRecipient) {
 		t.Fatalf("got %v, want ErrWrongRecipient", err)
 	}
+}
+
+// TestImportChecksCD: DACs for a product the station's CD does not list are
+// rejected per module.
+func TestImportChecksCD(t *testing.T) {
+	f := newFixture(t)
+	f.keygen(2)
+	res, err := f.exporter().Export(f.usb, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := f.importer()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	skid, _ := matter.KeyID(&key.PublicKey)
+	im.CD, err = matter.EncodeCD(matter.CDContent{FormatVersion: 1, VendorID: linetest.VID, ProductIDs: []uint16{0x8001},
+		DeviceTypeID: 0x16, CertificateID: "ZIG20141ZB330001-24", VersionNumber: 1}, skid, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir, err := im.Import(f.answer(res.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ir.DACs != 0 || len(ir.Rejected) != 2 || !strings.Contains(ir.Rejected[0].Detail, "certification declaration") {
+		t.Fatalf("import %+v", ir)
+	}
+	f.violations()
 }

@@ -75,7 +75,9 @@ func (e *Exporter) Export(dir string, opt ExportOptions) (*ExportResult, error) 
 		}
 		// begin-export: the modules are exported in this batch from here on,
 		// whether or not the file below gets written.
-		if b, err = e.Store.BeginExport(id.String(), opt.Limit); err != nil {
+		if b, err = e.Store.BeginExport(id.String(), opt.Limit); errors.Is(err, station.ErrNothingToExport) {
+			return nil, fmt.Errorf("export: %w", station.ErrNothingToExport)
+		} else if err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
 	}
@@ -102,6 +104,7 @@ func (e *Exporter) write(dir string, b *station.Batch) (string, []byte, error) {
 		Kind: bundle.KindCSRBatch, BatchID: id, Sender: e.Name,
 		Created: b.CreatedAt.UTC().Truncate(time.Second),
 		Counts:  map[string]int64{"csrs": int64(b.Count)},
+		Labels:  map[string]string{"vid": fmt.Sprintf("%04X", e.VID), "pid": fmt.Sprintf("%04X", e.PID)},
 	}, e.TempDir)
 	if err != nil {
 		return "", nil, err
@@ -114,8 +117,7 @@ func (e *Exporter) write(dir string, b *station.Batch) (string, []byte, error) {
 	bw := bufio.NewWriterSize(fw, 256<<10)
 	n := 0
 	err = e.Store.BatchCSRs(b.ID, func(mac, _ string, csr []byte) error {
-		line, err := json.Marshal(CSRLine{Index: uint32(n), ModuleID: mac,
-			VID: fmt.Sprintf("%04X", e.VID), PID: fmt.Sprintf("%04X", e.PID), CSR: csr})
+		line, err := json.Marshal(CSRLine{ID: mac, CSR: csr})
 		if err != nil {
 			return err
 		}

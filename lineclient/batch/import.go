@@ -101,7 +101,7 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 		}
 		d, rej, err := im.checkDAC(&l, cd, now())
 		if err != nil {
-			return fmt.Errorf("%s line %d (module %s): %w", DACFile, n, l.ModuleID, err)
+			return fmt.Errorf("%s line %d (module %s): %w", DACFile, n, l.ID, err)
 		}
 		if rej != nil {
 			ret.Refusals = append(ret.Refusals, *rej)
@@ -119,7 +119,7 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 		if err := strictJSON(raw, &l); err != nil {
 			return fmt.Errorf("%w: %s line %d: %v", ErrMalformed, RefusalFile, n, err)
 		}
-		ret.Refusals = append(ret.Refusals, station.Refusal{MAC: l.ModuleID, Reason: station.ReasonRefusedByAppliance,
+		ret.Refusals = append(ret.Refusals, station.Refusal{MAC: l.ID, Reason: station.ReasonRefusedByAppliance,
 			Detail: strings.TrimSpace(l.Reason + ": " + l.Detail)})
 		return nil
 	})
@@ -147,11 +147,11 @@ func (im *Importer) checkAnchors(b *bundle.Bundle) error {
 		if err != nil {
 			return err
 		}
-		pemBytes, err := io.ReadAll(io.LimitReader(r, 64<<10))
+		raw, err := io.ReadAll(io.LimitReader(r, 64<<10))
 		if err != nil {
 			return err
 		}
-		got, err := matter.ParseCertificate(pemBytes)
+		got, err := matter.ParseCertificate(raw)
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrTrustAnchors, c.name, err)
 		}
@@ -167,7 +167,7 @@ func (im *Importer) checkAnchors(b *bundle.Bundle) error {
 // module this station never sent).
 func (im *Importer) checkDAC(l *DACLine, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
 	reject := func(format string, args ...any) (*station.ReturnedDAC, *station.Refusal, error) {
-		return nil, &station.Refusal{MAC: l.ModuleID, Reason: station.ReasonDACRejected, Detail: fmt.Sprintf(format, args...)}, nil
+		return nil, &station.Refusal{MAC: l.ID, Reason: station.ReasonDACRejected, Detail: fmt.Sprintf(format, args...)}, nil
 	}
 	dac, err := x509.ParseCertificate(l.DAC)
 	if err != nil {
@@ -181,8 +181,8 @@ func (im *Importer) checkDAC(l *DACLine, cd *cdChecker, now time.Time) (*station
 	if err != nil {
 		return nil, nil, err
 	}
-	if mod.MAC != l.ModuleID {
-		return nil, nil, fmt.Errorf("%w: dac certifies the key of module %s, line names module %s", station.ErrUnknownKey, mod.MAC, l.ModuleID)
+	if mod.MAC != l.ID {
+		return nil, nil, fmt.Errorf("%w: dac certifies the key of module %s, line names module %s", station.ErrUnknownKey, mod.MAC, l.ID)
 	}
 	if l.SPKISHA256 != hex.EncodeToString(spki[:]) {
 		return reject("line's spki_sha256 %.16s… is not the dac's %x…", l.SPKISHA256, spki[:8])

@@ -57,7 +57,8 @@ func TestPulledMidWrite(t *testing.T) {
 				time.Sleep(40 * time.Millisecond) // some chunks are on the module
 				r.sim.Jig(0).Remove()
 				pulled = true
-				time.Sleep(500 * time.Millisecond)
+				// Off the jig for longer than the client's retries last.
+				time.Sleep(2500 * time.Millisecond)
 				if err := r.sim.Jig(0).Insert(0); err != nil {
 					t.Error(err)
 				}
@@ -65,7 +66,7 @@ func TestPulledMidWrite(t *testing.T) {
 			}
 		}
 	}()
-	r.run(ports, 2*time.Second)
+	r.run(ports, 4*time.Second)
 	close(stop)
 	wg.Wait()
 	if !pulled {

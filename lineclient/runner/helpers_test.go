@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dacline/dacline/lineclient/batch"
 	"github.com/dacline/dacline/lineclient/internal/linetest"
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/lineclient/station"
@@ -17,15 +18,19 @@ import (
 func openPTY(path string) (Port, error) { return transport.Open(path, transport.Config{}) }
 
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *sim.Sim
 	store *station.Store
 	pki   *linetest.PKI
 	prov  *Provisioner
 	log   []Event
+
+	storePath string
 }
 
-func newRig(t *testing.T, opts sim.Options) *rig {
+func newRig(t *testing.T, opts sim.Options) *rig { return newRigTB(t, opts) }
+
+func newRigTB(t testing.TB, opts sim.Options) *rig {
 	t.Helper()
 	if opts.StateDir == "" {
 		opts.StateDir = t.TempDir()
@@ -36,14 +41,19 @@ func newRig(t *testing.T, opts sim.Options) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	st, err := station.OpenFile(filepath.Join(t.TempDir(), "station.db"))
+	storePath := filepath.Join(t.TempDir(), "station.db")
+	st, err := station.OpenFile(storePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	pki := linetest.NewPKI(t)
-	return &rig{t: t, sim: s, store: st, pki: pki,
-		prov: &Provisioner{Store: st, PAI: pki.PAI, PAA: pki.PAA, CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID}}
+	checkCD, err := batch.CDCheck(linetest.CD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, sim: s, store: st, pki: pki, storePath: storePath,
+		prov: &Provisioner{Store: st, PAI: pki.PAI, PAA: pki.PAA, CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID, CheckCD: checkCD}}
 }
 
 // run drives the given ports until they are idle.

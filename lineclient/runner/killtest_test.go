@@ -54,9 +54,18 @@ func runChild() int {
 		}
 		return c
 	}
-	prov := &Provisioner{Store: st, PAI: read("pai.der"), PAA: read("paa.der"), CD: linetest.CD(), VID: linetest.VID, PID: linetest.PID}
-	r, err := New(Config{Ports: strings.Split(os.Getenv("DACLINE_CHILD_PORTS"), ","), Open: openPTY,
-		EmptyPoll: 20 * time.Millisecond, SettledPoll: 50 * time.Millisecond, ReopenDelay: 50 * time.Millisecond}, prov)
+	cd, err := os.ReadFile(filepath.Join(dir, "cd.der"))
+	if err != nil {
+		panic(err)
+	}
+	prov := &Provisioner{Store: st, PAI: read("pai.der"), PAA: read("paa.der"), CD: cd, VID: linetest.VID, PID: linetest.PID}
+	cfg := Config{Ports: strings.Split(os.Getenv("DACLINE_CHILD_PORTS"), ","), Open: openPTY,
+		EmptyPoll: 20 * time.Millisecond, SettledPoll: 50 * time.Millisecond, ReopenDelay: 50 * time.Millisecond}
+	if d, err := time.ParseDuration(os.Getenv("DACLINE_CHILD_IDLE")); err == nil {
+		// Benchmarks: run until idle, with the production poll intervals.
+		cfg.UntilIdle, cfg.IdleTimeout, cfg.EmptyPoll, cfg.SettledPoll = true, d, 0, 0
+	}
+	r, err := New(cfg, prov)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
@@ -89,6 +98,9 @@ func TestKillAtRandomInstants(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "paa.der"), r.pki.PAA.Raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cd.der"), r.prov.CD, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	seed := uint64(time.Now().UnixNano())

@@ -35,7 +35,8 @@ type Config struct {
 	ReopenDelay time.Duration
 	// Client tunes the protocol client.
 	Client lineproto.ClientOptions
-	// Events receives every event (optional; the call must not block long).
+	// Events receives every event (optional). Calls are serialised; the
+	// callback must not block long, it holds up every port.
 	Events func(Event)
 }
 
@@ -82,6 +83,7 @@ type Runner struct {
 	idle   map[string]time.Time // port → last time it did work
 
 	lastSettled map[string]station.State
+	eventsMu    sync.Mutex
 }
 
 // New checks the configuration.
@@ -225,6 +227,8 @@ func (r *Runner) emit(ev Event) {
 	}
 	r.mu.Unlock()
 	if r.cfg.Events != nil {
+		r.eventsMu.Lock()
 		r.cfg.Events(ev)
+		r.eventsMu.Unlock()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/dacline/dacline/lineclient/batch"
 	"github.com/dacline/dacline/lineclient/runner"
 	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/clirun"
@@ -57,7 +58,11 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: cdChecker(cd)}
+			checkCD, err := batch.CDCheck(cd)
+			if err != nil {
+				return err
+			}
+			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
 			ports := c.StringSlice("port")
 			out := clirun.Stdout
 			tty := false

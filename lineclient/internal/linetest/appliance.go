@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"testing"
@@ -21,7 +20,7 @@ import (
 
 // Appliance answers csr-batch bundles with dac-batch bundles, using the
 // software PKI. It follows the appliance's payload formats (csrs.jsonl,
-// dacs.jsonl, refusals.jsonl, pai.pem, paa.pem) but none of its ceremony:
+// dacs.jsonl, refusals.jsonl, pai.der, paa.der) but none of its ceremony:
 // it stands in for the appliance in the station's package tests only.
 type Appliance struct {
 	PKI    *PKI
@@ -86,34 +85,37 @@ func (a *Appliance) Answer(t testing.TB, csrBundle, outDir, station string, stat
 		t.Fatal(err)
 	}
 	var dacs, refusals []byte
+	index := -1
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 8192), 8192)
 	for sc.Scan() {
 		var l struct {
-			Index    uint32 `json:"index"`
-			ModuleID string `json:"module_id"`
-			VID, PID string
-			CSR      []byte `json:"csr"`
+			ID  string `json:"id"`
+			CSR []byte `json:"csr"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&l); err != nil {
 			t.Fatal(err)
 		}
+		index++
+		vidS, pidS := b.Manifest.Labels["vid"], b.Manifest.Labels["pid"]
 		if a.Refuse != nil {
-			if reason, no := a.Refuse(l.ModuleID); no {
-				line, _ := json.Marshal(map[string]any{"index": l.Index, "module_id": l.ModuleID, "reason": reason, "detail": "refused by test appliance", "log_index": 0})
+			if reason, no := a.Refuse(l.ID); no {
+				line, _ := json.Marshal(map[string]any{"id": l.ID, "index": index, "reason": reason, "detail": "refused by test appliance", "log_index": 0})
 				refusals = append(append(refusals, line...), '\n')
 				continue
 			}
 		}
 		var vid, pid uint16
-		fmt.Sscanf(l.VID+" "+l.PID, "%04X %04X", &vid, &pid)
+		fmt.Sscanf(vidS+" "+pidS, "%04X %04X", &vid, &pid)
 		der, err := a.PKI.IssueDAC(l.CSR, vid, pid)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, _ := x509.ParseCertificate(der)
 		spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-		m := map[string]any{"index": l.Index, "module_id": l.ModuleID, "vid": l.VID, "pid": l.PID,
+		m := map[string]any{"id": l.ID, "index": index, "vid": vidS, "pid": pidS,
 			"serial": strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes())), "spki_sha256": hex.EncodeToString(spki[:]),
 			"dac": der, "log_index": 0, "tlog_proof": ""}
 		if a.Tamper != nil {
@@ -129,8 +131,7 @@ func (a *Appliance) Answer(t testing.TB, csrBundle, outDir, station string, stat
 		name string
 		data []byte
 	}{{"dacs.jsonl", dacs}, {"refusals.jsonl", refusals},
-		{"pai.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.PKI.PAI.Raw})},
-		{"paa.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.PKI.PAA.Raw})}} {
+		{"pai.der", a.PKI.PAI.Raw}, {"paa.der", a.PKI.PAA.Raw}} {
 		if err := bl.AddFile(f.name, strings.NewReader(string(f.data))); err != nil {
 			t.Fatal(err)
 		}

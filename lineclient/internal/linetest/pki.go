@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"math/big"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,6 +87,28 @@ func (p *PKI) IssueDACFor(pub *ecdsa.PublicKey, vid, pid uint16) ([]byte, error)
 	return matter.IssueCertificate(tmpl, p.PAI, pub, p.paiKey, matter.DAC)
 }
 
-// CD returns a Certification Declaration placeholder: a DER SEQUENCE the
-// module accepts. TODO(station): a real test CD once shared/matter encodes them.
-func CD() []byte { return []byte{0x30, 0x03, 0x02, 0x01, 0x01} }
+var (
+	cdOnce sync.Once
+	cdDER  []byte
+)
+
+// CD returns a development Certification Declaration for FFF1/8000 (CMS
+// signed with a throwaway key, certification type 0).
+func CD() []byte {
+	cdOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		skid, err := matter.KeyID(&key.PublicKey)
+		if err != nil {
+			panic(err)
+		}
+		cdDER, err = matter.EncodeCD(matter.CDContent{FormatVersion: 1, VendorID: VID, ProductIDs: []uint16{PID},
+			DeviceTypeID: 0x0016, CertificateID: "ZIG20141ZB330001-24", VersionNumber: 1, CertificationType: 0}, skid, key)
+		if err != nil {
+			panic(err)
+		}
+	})
+	return cdDER
+}
