@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os/exec"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -190,13 +189,8 @@ func TestCeremonyKills(t *testing.T) {
 
 // fmtCounts prints a count map in a stable order: "a=1 b=2".
 func fmtCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for i, k := range keys {
+	for i, k := range sortedKeys(m) {
 		if i > 0 {
 			b.WriteString(", ")
 		}

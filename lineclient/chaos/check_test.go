@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/dacline/dacline/shared/lineproto"
@@ -126,13 +127,27 @@ func (f *factory) auditVerify(name string, manifests ...string) (string, error) 
 	}
 	out, err := f.try(f.cmd("appliance", f.app, args...))
 	if err != nil {
-		// Name the discrepancies first: the report can run to thousands of lines.
+		// Name the discrepancies by kind: the report can run to thousands of lines.
 		l := strings.Split(out, "\n")
 		for i, line := range l {
-			if strings.HasPrefix(line, "FAILED") {
-				return out, fmt.Errorf("%s\n%s\n(full report: appliance audit verify --log %s --key %s)",
-					line, strings.Join(l[i+1:min(i+4, len(l))], "\n"), dir, f.applianceID)
+			if !strings.HasPrefix(line, "FAILED") {
+				continue
 			}
+			kinds, first := map[string]int{}, map[string]string{}
+			for _, d := range l[i+1:] {
+				if k, _, ok := strings.Cut(strings.TrimSpace(d), " "); ok && !strings.HasPrefix(k, "…") {
+					kinds[k]++
+					if first[k] == "" {
+						first[k] = strings.TrimSpace(d)
+					}
+				}
+			}
+			var ex []string
+			for _, k := range sortedKeys(kinds) {
+				ex = append(ex, "e.g. "+first[k])
+			}
+			return out, fmt.Errorf("%s %s\n%s\n(full report: appliance audit verify --log %s --key %s)",
+				line, fmtCounts(kinds), strings.Join(ex, "\n"), dir, f.applianceID)
 		}
 	}
 	return out, err
@@ -295,4 +310,13 @@ func checkManifest(path string, mods map[string]*simModule) (rows map[string]str
 		}
 	}
 	return rows, violations, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

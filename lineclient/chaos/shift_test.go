@@ -10,6 +10,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/lineclient/stationhome"
+	"github.com/dacline/dacline/shared/lineproto"
 )
 
 // TestFaultyShift runs a shift in rounds on simulated jigs with injected line
@@ -101,6 +105,7 @@ func TestFaultyShift(t *testing.T) {
 	broken = append(broken, v...)
 	if len(rows) != st.States["done"] || len(rows) != locked {
 		broken = append(broken, fmt.Sprintf("%d manifest rows, %d modules done in the station, %d fully locked on the jigs", len(rows), st.States["done"], locked))
+		broken = append(broken, f.lockedNotListed(mods, rows)...)
 	}
 	ents, err := f.logEntries()
 	if err != nil {
@@ -139,6 +144,35 @@ func TestFaultyShift(t *testing.T) {
 	fc, total := faultCounts(t, filepath.Join(f.dir, "sim.log"))
 	t.Logf("chaos: shift survived %d station SIGKILLs and %d injected faults %s (--faults %s) over %d rounds on %d jigs: %d modules, %d done (locked, attested, in the manifest), %d failed %s, %d lying modules never locked; %d batches, %d DACs issued, one per key; %s",
 		killed, total, fmtCounts(fc), faults, rounds, jigs, len(mods), st.States["done"], st.States["failed"], fmtCounts(st.Reasons), lying, batches, lg.issued, verdict)
+}
+
+// lockedNotListed describes every module the simulator has fully locked
+// that is not in the manifest, with its station record.
+func (f *factory) lockedNotListed(mods map[string]*simModule, rows map[string]string) []string {
+	h, err := stationhome.Open(f.st)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer h.Close()
+	st, err := station.New(h.DB())
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for mac, m := range mods {
+		if lineproto.LockMask(m.LockMask) != lineproto.LockMaskAll || rows[mac] != "" {
+			continue
+		}
+		colon := strings.Join([]string{mac[0:2], mac[2:4], mac[4:6], mac[6:8], mac[8:10], mac[10:12]}, ":")
+		rec, err := st.Get(colon)
+		if err != nil {
+			out = append(out, fmt.Sprintf("module %s locked on the jig, not in the manifest; station: %v", colon, err))
+			continue
+		}
+		out = append(out, fmt.Sprintf("module %s locked on the jig, not in the manifest; station: state %s (from %s) reason %q detail %q, lock attempts %d",
+			colon, rec.State, rec.FailedFrom, rec.Reason, rec.Detail, rec.LockAttempts))
+	}
+	return out
 }
 
 func btoi(b bool) int {
