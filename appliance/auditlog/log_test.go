@@ -128,11 +128,12 @@ func (f *fixture) ceremony(t *testing.T, batch string, n, first int) (signed []b
 
 func (f *fixture) setup(t *testing.T) {
 	t.Helper()
-	_, err := f.log.Append(
-		&shared.ApplianceInit{Appliance: "lab", NoteVerifier: f.vkey},
-		&shared.StationEnrolled{Fingerprint: "aaaa", PublicKeySHA256: h("st"), Station: "line-1"},
-	)
+	st, err := shared.NewStationEnrolled("line-1", "aaaa", "age1"+strings.Repeat("q", 58),
+		ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey), h("enrollment bundle"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.log.Append(&shared.ApplianceInit{Appliance: "lab", NoteVerifier: f.vkey}, st); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -87,6 +87,8 @@ func BenchmarkCeremony(b *testing.B) {
 	b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MB")
 	fmt.Printf("ceremony: %d CSRs end to end in %s: %.0f DACs/s; raw single-session C_Sign %.0f/s; ratio %.2f (target >= 0.5); issuing phase %.0f DACs/s\n",
 		n, elapsed.Round(time.Millisecond), rate, raw, rate/raw, res.SignRate)
+	fmt.Printf("ceremony: phases: open %s, check %s, issue %s, bundle %s\n", (elapsed - res.CheckElapsed - res.IssueElapsed - res.WriteElapsed).Round(time.Millisecond),
+		res.CheckElapsed.Round(time.Millisecond), res.IssueElapsed.Round(time.Millisecond), res.WriteElapsed.Round(time.Millisecond))
 	fmt.Printf("ceremony: peak RSS %d MB (VmHWM, counts the bbolt file pages mapped in), peak anonymous RSS %d MB (sampled every 20 ms)\n",
 		peak>>20, peakAnon>>20)
 }

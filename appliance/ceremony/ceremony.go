@@ -121,6 +121,10 @@ type Result struct {
 	OutputPath   string             `json:"output_path,omitempty"`
 	OutputSHA256 string             `json:"output_sha256,omitempty"`
 	Elapsed      time.Duration      `json:"elapsed_ns"`
+	// Phases of this run: checking the CSRs, issuing, writing the bundle.
+	CheckElapsed time.Duration `json:"check_ns"`
+	IssueElapsed time.Duration `json:"issue_ns"`
+	WriteElapsed time.Duration `json:"write_ns"`
 	// SignRate is DACs per second over the issuing phase of this run.
 	SignRate float64 `json:"sign_rate"`
 }
@@ -148,7 +152,9 @@ func (r *Runner) Run(ctx context.Context, b *Batch, opt Options) (*Result, error
 		return nil, err
 	}
 	if c == nil {
+		t0 := time.Now()
 		plan, err := r.check(b)
+		res.CheckElapsed = time.Since(t0)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +189,8 @@ func (r *Runner) Run(ctx context.Context, b *Batch, opt Options) (*Result, error
 		t0 := time.Now()
 		err := r.issueAll(ctx, b, c)
 		res.IssuedNow = c.Issued - before
-		if d := time.Since(t0).Seconds(); d > 0 {
+		res.IssueElapsed = time.Since(t0)
+		if d := res.IssueElapsed.Seconds(); d > 0 {
 			res.SignRate = float64(res.IssuedNow) / d
 		}
 		res.Issued = c.Issued
@@ -200,7 +207,9 @@ func (r *Runner) Run(ctx context.Context, b *Batch, opt Options) (*Result, error
 		crashPoint("after-issued")
 	}
 	res.Issued = c.Issued
+	t0 := time.Now()
 	path, sum, err := r.writeReturn(ctx, b, c, opt.OutDir)
+	res.WriteElapsed = time.Since(t0)
 	if err != nil {
 		return res, err
 	}
@@ -265,7 +274,7 @@ func (r *Runner) check(b *Batch) (*Plan, error) {
 	if err := r.checkIssuer(); err != nil {
 		return nil, err
 	}
-	plan, err := checkBatch(r.DB, b, st, r.Issuer.PAI)
+	plan, err := checkBatch(r.DB, b, st, r.Issuer.PAI, r.workers())
 	if err != nil {
 		return nil, err
 	}

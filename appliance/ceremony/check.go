@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 
@@ -58,7 +60,7 @@ func (p *Plan) ByReason() map[string]int {
 // the same decisions). A CSR that fails is refused with a reason; the batch
 // goes on. Only a malformed batch (indexes out of order, more lines than the
 // manifest says) is an error.
-func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificate) (*Plan, error) {
+func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificate, workers int) (*Plan, error) {
 	paiIDs, err := matter.ExtractVIDPID(pai.RawSubject)
 	if err != nil {
 		return nil, fmt.Errorf("pai subject: %w", err)
@@ -70,9 +72,57 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 	refuse := func(r Request, reason, format string, args ...any) {
 		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, ModuleID: r.ModuleID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 	}
+	// decide runs in CSR order: duplicates are decided by position.
+	decide := func(tx *bbolt.Tx, r Request, csr *matter.CSR, perr error) error {
+		p.Total++
+		if perr != nil {
+			refuse(r, csrReason(perr), "%v", perr)
+			return nil
+		}
+		if first, dup := seen[csr.SPKIHash]; dup {
+			refuse(r, ReasonDuplicate, "same public key as csr %d", first)
+			return nil
+		}
+		seen[csr.SPKIHash] = r.Index
+		if !st.Allows(r.VID, r.PID) {
+			refuse(r, ReasonNotAllowed, "policy does not allow %04X/%04X for station %s", r.VID, r.PID, st.Name)
+			return nil
+		}
+		if !paiIDs.HasVID || paiIDs.VID != r.VID || (paiIDs.HasPID && paiIDs.PID != r.PID) {
+			refuse(r, ReasonNotCoveredByPAI, "%04X/%04X is outside the PAI's %s", r.VID, r.PID, paiIDs)
+			return nil
+		}
+		prev, err := issuance.DACBySPKI(tx, csr.SPKIHash)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			refuse(r, ReasonAlreadyCertified, "public key already certified by dac %s (batch %s, csr %d)", prev.SerialHex(), prev.Batch, prev.Index)
+			return nil
+		}
+		p.Accepted++
+		return nil
+	}
+	// The CSR signature checks (an ECDSA verification each) run in parallel,
+	// a block of CSRs at a time; the decisions then run in order.
+	const block = 1024
+	reqs := make([]Request, 0, block)
+	csrs := make([]*matter.CSR, block)
+	errs := make([]error, block)
+	flush := func(tx *bbolt.Tx) error {
+		parallel(len(reqs), workers, func(i int) { csrs[i], errs[i] = matter.ParseDACCSR(reqs[i].CSR) })
+		for i, r := range reqs {
+			if err := decide(tx, r, csrs[i], errs[i]); err != nil {
+				return err
+			}
+			csrs[i], errs[i] = nil, nil
+		}
+		reqs = reqs[:0]
+		return nil
+	}
 	err = db.View(func(tx *bbolt.Tx) error {
 		next := uint32(0)
-		return b.Source.Each(func(r Request) error {
+		err := b.Source.Each(func(r Request) error {
 			if r.Index != next {
 				return fmt.Errorf("%w: csr line %d has index %d", ErrBatchMalformed, next, r.Index)
 			}
@@ -80,36 +130,16 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 			if int(next) > b.Count {
 				return fmt.Errorf("%w: more csr lines than the manifest's %d", ErrBatchMalformed, b.Count)
 			}
-			p.Total++
-			csr, err := matter.ParseDACCSR(r.CSR)
-			if err != nil {
-				refuse(r, csrReason(err), "%v", err)
-				return nil
+			reqs = append(reqs, r)
+			if len(reqs) == block {
+				return flush(tx)
 			}
-			if first, dup := seen[csr.SPKIHash]; dup {
-				refuse(r, ReasonDuplicate, "same public key as csr %d", first)
-				return nil
-			}
-			seen[csr.SPKIHash] = r.Index
-			if !st.Allows(r.VID, r.PID) {
-				refuse(r, ReasonNotAllowed, "policy does not allow %04X/%04X for station %s", r.VID, r.PID, st.Name)
-				return nil
-			}
-			if !paiIDs.HasVID || paiIDs.VID != r.VID || (paiIDs.HasPID && paiIDs.PID != r.PID) {
-				refuse(r, ReasonNotCoveredByPAI, "%04X/%04X is outside the PAI's %s", r.VID, r.PID, paiIDs)
-				return nil
-			}
-			prev, err := issuance.DACBySPKI(tx, csr.SPKIHash)
-			if err != nil {
-				return err
-			}
-			if prev != nil {
-				refuse(r, ReasonAlreadyCertified, "public key already certified by dac %s (batch %s, csr %d)", prev.SerialHex(), prev.Batch, prev.Index)
-				return nil
-			}
-			p.Accepted++
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return flush(tx)
 	})
 	if err != nil {
 		return nil, err
@@ -119,6 +149,26 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 	}
 	sort.Slice(p.Refusals, func(i, j int) bool { return p.Refusals[i].Index < p.Refusals[j].Index })
 	return p, nil
+}
+
+// parallel runs fn(0..n-1) on up to workers goroutines.
+func parallel(n, workers int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // csrReason maps a ParseDACCSR failure to a refusal reason.

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"filippo.io/age"
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/shared/auditlog"
 )
 
 // Bucket is the bbolt bucket of station records.
@@ -27,6 +30,7 @@ var (
 	ErrKeyInUse        = errors.New("station key already enrolled")
 	ErrNotConfirmed    = errors.New("enrollment not confirmed")
 	ErrIdentityInvalid = errors.New("station identity in the bundle invalid")
+	ErrNoReason        = errors.New("a revocation needs a reason")
 )
 
 // State of a station record.
@@ -51,10 +55,15 @@ type Station struct {
 // Registry is the station registry over the appliance's bbolt store.
 type Registry struct {
 	db  *bbolt.DB
+	log *applog.Log
 	now func() time.Time
 }
 
-// New opens the registry in db, creating its bucket.
+// New opens the registry in db, creating its bucket, and the audit log in the
+// same database: every enrollment and revocation is appended to the log in
+// the transaction that changes the registry. (Signing a checkpoint needs the
+// token, so that is the caller's job: a revocation, which must work without
+// the token, is covered by the next checkpoint the appliance signs.)
 func New(db *bbolt.DB) (*Registry, error) {
 	err := db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists([]byte(Bucket))
@@ -63,7 +72,11 @@ func New(db *bbolt.DB) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("station registry: %w", err)
 	}
-	return &Registry{db: db, now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}, nil
+	l, err := applog.Open(db, applog.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("station registry: %w", err)
+	}
+	return &Registry{db: db, log: l, now: func() time.Time { return time.Now().UTC().Truncate(time.Second) }}, nil
 }
 
 // Pending is a verified enrollment bundle waiting for the officer's confirmation.
@@ -146,13 +159,30 @@ func checkFree(tx *bbolt.Tx, sid *bundle.StationIdentity) error {
 }
 
 // Enroll records a confirmed pending enrollment in one transaction: the name and keys are
-// checked again, the station is stored as active and the bundle's batch ID is consumed.
+// checked again, the station is stored as active, the bundle's batch ID is consumed and
+// a station-enrolled entry (name, fingerprint, Ed25519 key, age recipient, bundle hash)
+// is appended to the audit log.
 func (r *Registry) Enroll(p *Pending) (*Station, error) {
+	s, _, err := r.EnrollLogged(p)
+	return s, err
+}
+
+// EnrollLogged is Enroll that also returns the index of the station-enrolled entry.
+func (r *Registry) EnrollLogged(p *Pending) (*Station, int64, error) {
 	s := &Station{
 		StationIdentity: p.Station, State: StateActive, EnrolledAt: r.now(),
 		EnrollmentBatch: p.Manifest.BatchID.String(), BundleSHA256: fmt.Sprintf("%x", p.SHA256),
 	}
-	err := r.db.Update(func(tx *bbolt.Tx) error {
+	pub, err := s.PublicKey()
+	if err != nil {
+		return nil, 0, fmt.Errorf("station %s: %w: %w", s.Name, ErrIdentityInvalid, err)
+	}
+	entry, err := auditlog.NewStationEnrolled(s.Name, s.Fingerprint, s.AgeRecipient, pub, s.BundleSHA256)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrIdentityInvalid, err)
+	}
+	var seq int64
+	err = r.db.Update(func(tx *bbolt.Tx) error {
 		if err := checkFree(tx, &p.Station); err != nil {
 			return err
 		}
@@ -163,12 +193,16 @@ func (r *Registry) Enroll(p *Pending) (*Station, error) {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket([]byte(Bucket)).Put([]byte(s.Name), v)
+		if err := tx.Bucket([]byte(Bucket)).Put([]byte(s.Name), v); err != nil {
+			return err
+		}
+		seq, err = r.log.AppendTx(tx, entry)
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s, nil
+	return s, seq, nil
 }
 
 // Get returns the record of name.
@@ -202,9 +236,22 @@ func (r *Registry) List() ([]Station, error) {
 	return out, err
 }
 
-// Revoke marks name revoked: its bundles are refused from now on. Revoking twice is an error.
+// Revoke marks name revoked: its bundles are refused from now on. The station-revoked
+// entry (name, reason) is appended to the audit log in the same transaction. A reason
+// is required (ErrNoReason); revoking twice is an error.
 func (r *Registry) Revoke(name, reason string) (*Station, error) {
+	s, _, err := r.RevokeLogged(name, reason)
+	return s, err
+}
+
+// RevokeLogged is Revoke that also returns the index of the station-revoked entry.
+func (r *Registry) RevokeLogged(name, reason string) (*Station, int64, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, 0, fmt.Errorf("station %s: %w (it is kept in the record and the audit log)", name, ErrNoReason)
+	}
 	var s Station
+	var seq int64
 	err := r.db.Update(func(tx *bbolt.Tx) error {
 		bk := tx.Bucket([]byte(Bucket))
 		v := bk.Get([]byte(name))
@@ -223,12 +270,16 @@ func (r *Registry) Revoke(name, reason string) (*Station, error) {
 		if err != nil {
 			return err
 		}
-		return bk.Put([]byte(name), nv)
+		if err := bk.Put([]byte(name), nv); err != nil {
+			return err
+		}
+		seq, err = r.log.AppendTx(tx, &auditlog.StationRevoked{Reason: reason, Station: name})
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return &s, nil
+	return &s, seq, nil
 }
 
 // active returns the record of an enrolled, unrevoked station.

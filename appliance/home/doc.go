@@ -19,6 +19,11 @@
 //     never overwrites an existing home.
 //   - The config records each key's public key; opening the token refuses a token
 //     whose keys under those labels are different keys.
+//   - Nothing goes into use before its audit log entry is committed (audit.go):
+//     init writes appliance-init and a key-generated entry per key, and signs
+//     the first checkpoint, inside the temporary home before it is published;
+//     the test PAA key is logged before config.json names it; a PAI is logged
+//     before pai.pem appears. Resumed steps do not log the same thing twice.
 //   - The PAI installed is a valid Matter PAI for exactly the token's PAI key and
 //     chains to the installed PAA.
 package home

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	applog "github.com/dacline/dacline/appliance/auditlog"
 	"github.com/dacline/dacline/appliance/hsm"
 )
 
@@ -38,8 +39,10 @@ type InitOptions struct {
 // Init creates the appliance home at dir: the token (with NewSoftHSMToken), the
 // appliance signing key (Ed25519), the PAI key (P-256) and the AES key that seals
 // the age identity, all generated inside the token; the sealed age identity;
-// config.json and appliance.db. It is all or nothing: on any failure nothing is
-// left at dir and keys it made on an existing token are destroyed.
+// appliance.db with the audit log started (appliance-init, one key-generated
+// entry per key, a first signed checkpoint); config.json. It is all or nothing:
+// on any failure nothing is left at dir and keys it made on an existing token
+// are destroyed.
 func Init(dir string, o InitOptions) (retErr error) {
 	if err := ValidateName(o.Name); err != nil {
 		return err
@@ -100,15 +103,35 @@ func Init(dir string, o InitOptions) (retErr error) {
 		}
 	}
 
-	if err := makeKeys(tmp, hcfg, o.PIN, &cfg, !o.NewSoftHSMToken); err != nil {
-		return err
+	tok, err := hsm.Open(hcfg, o.PIN)
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
 	}
-	db, err := openDB(filepath.Join(tmp, DBFile), true)
+	defer tok.Close()
+	keys, err := makeKeys(tmp, tok, &cfg)
 	if err != nil {
 		return err
 	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("init: close store: %w", err)
+	if !o.NewSoftHSMToken {
+		// On an existing token a failed init destroys the keys it made (a new
+		// SoftHSM2 token goes with the temporary directory).
+		defer func() {
+			if retErr != nil {
+				if err := keys.destroy(); err != nil {
+					retErr = fmt.Errorf("%w; cleanup: %v", retErr, err)
+				}
+			}
+		}()
+	}
+	// Record: the log is born inside the temporary home, with appliance-init,
+	// a key-generated entry per key (attributes read back from the token) and a
+	// first signed checkpoint, before config.json names the keys and before the
+	// rename publishes the home. Keys, log and config therefore appear together
+	// or not at all: a crash before the rename leaves no home (only, on an
+	// existing token, keys no home refers to, which nothing can use; a re-run
+	// stops on their labels), a crash after it leaves a complete home.
+	if err := recordInit(tmp, &cfg, keys); err != nil {
+		return err
 	}
 	if err := writeConfig(filepath.Join(tmp, ConfigFile), &cfg); err != nil {
 		return err
@@ -172,64 +195,103 @@ func newSoftHSMToken(tmp string, hcfg hsm.Config, soPIN, pin []byte) error {
 	return nil
 }
 
-// makeKeys generates the appliance keys and the sealed age identity. With
-// cleanup set (an existing token), a failure destroys the keys it made.
-func makeKeys(tmp string, hcfg hsm.Config, pin []byte, cfg *Config, cleanup bool) (retErr error) {
-	tok, err := hsm.Open(hcfg, pin)
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
+// initKeys are the keys init made.
+type initKeys struct {
+	signing, pai *hsm.Key
+	wrap         *hsm.SecretKey
+	made         []func() error // destroy functions, in generation order
+}
+
+// destroy destroys the keys init made, newest first.
+func (k *initKeys) destroy() error {
+	var errs []error
+	for i := len(k.made) - 1; i >= 0; i-- {
+		if err := k.made[i](); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	defer tok.Close()
-	var undo []func() error
+	return errors.Join(errs...)
+}
+
+// makeKeys generates the appliance keys and the sealed age identity. A
+// failure destroys the keys it made.
+func makeKeys(tmp string, tok *hsm.Token, cfg *Config) (_ *initKeys, retErr error) {
+	keys := &initKeys{}
 	defer func() {
-		if retErr != nil && cleanup {
-			for i := len(undo) - 1; i >= 0; i-- {
-				if err := undo[i](); err != nil {
-					retErr = fmt.Errorf("%w; cleanup: %v", retErr, err)
-				}
+		if retErr != nil {
+			if err := keys.destroy(); err != nil {
+				retErr = fmt.Errorf("%w; cleanup: %v", retErr, err)
 			}
 		}
 	}()
+	var err error
+	if keys.signing, err = tok.GenerateEd25519(cfg.Keys.Signing.Label); err != nil {
+		return nil, fmt.Errorf("init: appliance signing key: %w", err)
+	}
+	keys.made = append(keys.made, keys.signing.Destroy)
+	if keys.pai, err = tok.GenerateP256(cfg.Keys.PAI.Label); err != nil {
+		return nil, fmt.Errorf("init: PAI key: %w", err)
+	}
+	keys.made = append(keys.made, keys.pai.Destroy)
+	if keys.wrap, err = tok.GenerateAESKey(cfg.Keys.AgeWrap); err != nil {
+		return nil, fmt.Errorf("init: age wrap key: %w", err)
+	}
+	keys.made = append(keys.made, keys.wrap.Destroy)
 
-	signing, err := tok.GenerateEd25519(cfg.Keys.Signing.Label)
-	if err != nil {
-		return fmt.Errorf("init: appliance signing key: %w", err)
+	if cfg.Keys.Signing.PublicKey, err = encodePublicKey(keys.signing.Public()); err != nil {
+		return nil, err
 	}
-	undo = append(undo, signing.Destroy)
-	pai, err := tok.GenerateP256(cfg.Keys.PAI.Label)
-	if err != nil {
-		return fmt.Errorf("init: PAI key: %w", err)
-	}
-	undo = append(undo, pai.Destroy)
-	wrap, err := tok.GenerateAESKey(cfg.Keys.AgeWrap)
-	if err != nil {
-		return fmt.Errorf("init: age wrap key: %w", err)
-	}
-	undo = append(undo, wrap.Destroy)
-
-	if cfg.Keys.Signing.PublicKey, err = encodePublicKey(signing.Public()); err != nil {
-		return err
-	}
-	if cfg.Keys.PAI.PublicKey, err = encodePublicKey(pai.Public()); err != nil {
-		return err
+	if cfg.Keys.PAI.PublicKey, err = encodePublicKey(keys.pai.Public()); err != nil {
+		return nil, err
 	}
 
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
-		return fmt.Errorf("init: age identity: %w", err)
+		return nil, fmt.Errorf("init: age identity: %w", err)
 	}
-	blob, err := sealIdentity(wrap, id)
+	blob, err := sealIdentity(keys.wrap, id)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	// Read it back before trusting it: the only copy of the identity is this blob.
+	back, err := openIdentity(keys.wrap, blob)
+	if err != nil || back.String() != id.String() {
+		return nil, fmt.Errorf("init: sealed age identity does not open again: %v", err)
+	}
+	if err := writeFileNew(filepath.Join(tmp, IdentityFile), blob, 0o600); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	cfg.AgeRecipient = id.Recipient().String()
+	return keys, nil
+}
+
+// recordInit creates appliance.db in the temporary home and starts the audit
+// log in it: appliance-init and the key-generated entries in one transaction,
+// then the first checkpoint, signed with the new appliance key (its mirror
+// file is written in the temporary home too).
+func recordInit(tmp string, cfg *Config, keys *initKeys) (retErr error) {
+	db, err := openDB(filepath.Join(tmp, DBFile), true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil && retErr == nil {
+			retErr = fmt.Errorf("init: close store: %w", err)
+		}
+	}()
+	l, err := applog.OpenInHome(db, tmp)
 	if err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	// Read it back before trusting it: the only copy of the identity is this blob.
-	back, err := openIdentity(wrap, blob)
-	if err != nil || back.String() != id.String() {
-		return fmt.Errorf("init: sealed age identity does not open again: %v", err)
+	entries, err := initEntries(cfg.Name, keys.signing, keys.pai, cfg.Keys.AgeWrap, keys.wrap)
+	if err != nil {
+		return fmt.Errorf("init: audit log: %w", err)
 	}
-	if err := writeFileNew(filepath.Join(tmp, IdentityFile), blob, 0o600); err != nil {
+	if err := appendEntries(l, entries...); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
-	cfg.AgeRecipient = id.Recipient().String()
+	if _, err := signCheckpoint(l, cfg.Name, keys.signing); err != nil {
+		return fmt.Errorf("init: first audit checkpoint: %w", err)
+	}
 	return nil
 }

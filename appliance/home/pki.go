@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dacline/dacline/appliance/hsm"
+	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/matter"
 )
 
@@ -50,9 +51,16 @@ func checkTestVID(vid uint16) error {
 }
 
 // CreateTestPAA generates a PAA key in the token and a self-signed development
-// PAA certificate for vid (a test vendor ID), and installs it. Order: key made,
-// recorded in config.json, then the certificate; a run interrupted after the
-// record resumes with the recorded key.
+// PAA certificate for vid (a test vendor ID), and installs it.
+//
+// Order (record before use, see audit.go): the key is generated; its
+// key-generated entry (attributes read back) is committed to the audit log;
+// config.json records it; then the certificate is made and installed. A run
+// interrupted anywhere resumes: with the key config.json records, or — when
+// it stopped before config.json — with the key an earlier run left on the
+// token under the test PAA label, which FindKey accepts only as a key
+// generated in the token and never extractable; its entry is recorded unless
+// the log has it already. So no key is ever in use without its entry.
 func (u *Unlocked) CreateTestPAA(vid uint16, now time.Time) (*x509.Certificate, error) {
 	if err := checkTestVID(vid); err != nil {
 		return nil, fmt.Errorf("create test PAA: %w", err)
@@ -61,28 +69,9 @@ func (u *Unlocked) CreateTestPAA(vid uint16, now time.Time) (*x509.Certificate, 
 	if u.PAA != nil {
 		return nil, fmt.Errorf("create test PAA: %w (%s)", ErrPAAInstalled, h.Path(PAAFile))
 	}
-	var key *hsm.Key
-	var err error
-	if ref := h.Config.Keys.TestPAA; ref != nil {
-		if key, err = findKey(u.Token, *ref); err != nil {
-			return nil, fmt.Errorf("create test PAA: resume with the recorded key: %w", err)
-		}
-	} else {
-		if key, err = u.Token.GenerateP256(LabelTestPAA); err != nil {
-			return nil, fmt.Errorf("create test PAA: %w", err)
-		}
-		pub, err := encodePublicKey(key.Public())
-		if err != nil {
-			return nil, err
-		}
-		h.Config.Keys.TestPAA = &KeyRef{Label: LabelTestPAA, PublicKey: pub}
-		if err := h.SaveConfig(); err != nil {
-			h.Config.Keys.TestPAA = nil
-			if derr := key.Destroy(); derr != nil {
-				err = fmt.Errorf("%w; cleanup: %v", err, derr)
-			}
-			return nil, fmt.Errorf("create test PAA: %w", err)
-		}
+	key, err := u.testPAAKey()
+	if err != nil {
+		return nil, fmt.Errorf("create test PAA: %w", err)
 	}
 	serial, err := u.serial()
 	if err != nil {
@@ -103,6 +92,55 @@ func (u *Unlocked) CreateTestPAA(vid uint16, now time.Time) (*x509.Certificate, 
 	}
 	u.PAA = cert
 	return cert, nil
+}
+
+// testPAAKey returns the test PAA key, generating, recording and configuring it
+// if needed (see CreateTestPAA for the order).
+func (u *Unlocked) testPAAKey() (*hsm.Key, error) {
+	h := u.Home
+	if ref := h.Config.Keys.TestPAA; ref != nil {
+		key, err := findKey(u.Token, *ref)
+		if err != nil {
+			return nil, fmt.Errorf("resume with the recorded key: %w", err)
+		}
+		return key, nil
+	}
+	l, err := h.AuditLog()
+	if err != nil {
+		return nil, err
+	}
+	key, err := u.Token.GenerateP256(LabelTestPAA)
+	generated := err == nil
+	if errors.Is(err, hsm.ErrLabelExists) {
+		// An earlier run stopped between generating the key and config.json.
+		key, err = u.Token.FindKey(LabelTestPAA)
+	}
+	if err != nil {
+		return nil, err
+	}
+	undo := func(err error) error {
+		if generated {
+			if derr := key.Destroy(); derr != nil {
+				err = fmt.Errorf("%w; cleanup: %v", err, derr)
+			}
+		}
+		return err
+	}
+	if err := recordKeyOnce(l, key); err != nil {
+		return nil, undo(err)
+	}
+	// From here on the key is in the log: it is kept even if config.json
+	// cannot be written, and the next run resumes with it.
+	pub, err := encodePublicKey(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	h.Config.Keys.TestPAA = &KeyRef{Label: LabelTestPAA, PublicKey: pub}
+	if err := h.SaveConfig(); err != nil {
+		h.Config.Keys.TestPAA = nil
+		return nil, err
+	}
+	return key, nil
 }
 
 // CreateTestPAI issues a development PAI for the token's PAI key, signed by the
@@ -143,7 +181,7 @@ func (u *Unlocked) CreateTestPAI(vid uint16, pid *uint16, now time.Time) (*x509.
 		return nil, fmt.Errorf("create test PAI: %w", err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	if err := u.installPAI(cert); err != nil {
+	if err := u.installPAI(cert, u.PAA); err != nil {
 		return nil, fmt.Errorf("create test PAI: %w", err)
 	}
 	return cert, nil
@@ -233,39 +271,109 @@ func (u *Unlocked) ImportPAI(paiData, paaData []byte, now time.Time) (*x509.Cert
 	if paaIDs, err := matter.ExtractVIDPID(paa.RawSubject); err == nil && paaIDs.HasVID && paaIDs.VID != paiIDs.VID {
 		return nil, fmt.Errorf("import PAI: PAI %s, PAA %s: a PAA vendor ID must equal the PAI's", paiIDs, paaIDs)
 	}
-	if u.PAA == nil {
-		if err := writeFileNew(u.Home.Path(PAAFile), matter.EncodePEM(paa.Raw), 0o644); err != nil {
-			return nil, fmt.Errorf("import PAI: %w", err)
-		}
-		u.PAA = paa
-	}
-	if err := u.installPAI(pai); err != nil {
+	if err := u.installPAI(pai, paa); err != nil {
 		return nil, fmt.Errorf("import PAI: %w", err)
 	}
 	return pai, nil
 }
 
-// installPAI writes pai.pem and records the PAI's VID/PID in config.json.
-func (u *Unlocked) installPAI(pai *x509.Certificate) error {
+// installPAI installs pai (and paa, when no PAA is installed yet) and records
+// the PAI's VID/PID in config.json.
+//
+// Order (record before use, see audit.go):
+//  1. stage: the certificates are written to temporary files and fsynced;
+//  2. record: the pai-imported entry is committed to the audit log (not
+//     again when the log's last pai-imported entry is this very PAI and
+//     PAA: an import resumed after a crash in step 3);
+//  3. act: the files are linked into place (never replacing one) — a PAI is
+//     in use once pai.pem exists;
+//  4. config.json gets the VID/PID.
+//
+// A crash between 2 and 3 leaves an entry for a PAI that was never installed;
+// the next pai-imported entry supersedes it. No PAI is ever in use without
+// its entry.
+func (u *Unlocked) installPAI(pai, paa *x509.Certificate) (retErr error) {
+	h := u.Home
 	ids, err := matter.ExtractVIDPID(pai.RawSubject)
 	if err != nil {
 		return err
 	}
-	if err := writeFileNew(u.Home.Path(PAIFile), matter.EncodePEM(pai.Raw), 0o644); err != nil {
+	entry, err := paiImportedEntry(pai, paa)
+	if err != nil {
 		return err
 	}
-	u.PAI = pai
-	u.Home.Config.VID, u.Home.Config.PID = "", ""
+	type staged struct{ tmp, path string }
+	var files []staged
+	defer func() {
+		for _, f := range files {
+			os.Remove(f.tmp)
+		}
+	}()
+	stage := func(name string, der []byte) error {
+		path := h.Path(name)
+		if _, err := os.Lstat(path); err == nil {
+			return fmt.Errorf("%s: %w", path, os.ErrExist)
+		}
+		tmp := path + ".new"
+		os.Remove(tmp) // left by an interrupted run
+		if err := writeFileNew(tmp, matter.EncodePEM(der), 0o644); err != nil {
+			return err
+		}
+		files = append(files, staged{tmp, path})
+		return nil
+	}
+	if u.PAA == nil {
+		if err := stage(PAAFile, paa.Raw); err != nil {
+			return err
+		}
+	}
+	if err := stage(PAIFile, pai.Raw); err != nil {
+		return err
+	}
+
+	l, err := h.AuditLog()
+	if err != nil {
+		return err
+	}
+	done, err := lastEntryWith(l, auditlog.TypePAIImported, true,
+		`"pai_sha256":"`+entry.PAISHA256+`"`, `"paa_sha256":"`+entry.PAASHA256+`"`)
+	if err != nil {
+		return err
+	}
+	if !done {
+		if err := appendEntries(l, entry); err != nil {
+			return err
+		}
+	}
+
+	var installed []string
+	for _, f := range files {
+		if err := os.Link(f.tmp, f.path); err != nil {
+			return fmt.Errorf("install %s: %w", f.path, err)
+		}
+		installed = append(installed, f.path)
+	}
+	if err := syncDir(h.Dir()); err != nil {
+		return err
+	}
+	h.Config.VID, h.Config.PID = "", ""
 	if ids.HasVID {
-		u.Home.Config.VID = fmt.Sprintf("%04X", ids.VID)
+		h.Config.VID = fmt.Sprintf("%04X", ids.VID)
 	}
 	if ids.HasPID {
-		u.Home.Config.PID = fmt.Sprintf("%04X", ids.PID)
+		h.Config.PID = fmt.Sprintf("%04X", ids.PID)
 	}
-	if err := u.Home.SaveConfig(); err != nil {
-		os.Remove(u.Home.Path(PAIFile))
-		u.PAI = nil
+	if err := h.SaveConfig(); err != nil {
+		// Uninstall, so that a re-run installs again and config.json agrees
+		// with pai.pem; the entry stays and the re-run does not repeat it.
+		for _, p := range installed {
+			os.Remove(p)
+		}
 		return err
 	}
+	if u.PAA == nil {
+		u.PAA = paa
+	}
+	u.PAI = pai
 	return nil
 }

@@ -34,7 +34,7 @@ func syntheticEntry(i int64) Entry {
 	var e Entry
 	switch {
 	case i < 4:
-		e = &StationEnrolled{Fingerprint: "ffff-0000", PublicKeySHA256: hashHex("st", i), Station: fmt.Sprintf("line-%d", i)}
+		e = stationEntry(fmt.Sprintf("line-%d", i), "ffff-0000", "st", i)
 	default:
 		j := i - 4
 		b, k := j/batch, j%batch

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -17,8 +18,10 @@ func sampleEntries() []Entry {
 		&ApplianceInit{Appliance: "lab <1>", NoteVerifier: "lab+01020304+AQ=="},
 		&KeyGenerated{Attributes: map[string]bool{"CKA_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_ALWAYS_SENSITIVE": true},
 			KeyType: "ed25519", Label: "appliance-signing", PublicKeySHA256: hashHex(1)},
+		&KeyGenerated{Attributes: map[string]bool{"CKA_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_LOCAL": true},
+			KeyType: KeyTypeAES256, Label: "age-wrap", PublicKeySHA256: ""},
 		&PAIImported{PAASHA256: hashHex(2), PAISHA256: hashHex(3), PID: 0x8000, Subject: "CN=Test PAI,1.3.6.1.4.1.37244.2.1=FFF1", VID: 0xFFF1},
-		&StationEnrolled{Fingerprint: "1234 5678", PublicKeySHA256: hashHex(4), Station: "line-1"},
+		stationEntry("line-1", "1234 5678", 4),
 		&StationRevoked{Reason: "stolen laptop", Station: "line-1"},
 		&PolicyChanged{PolicySHA256: hashHex(5)},
 		&CeremonyStarted{BatchID: "b1", BundleSHA256: hashHex(6), Officer: "Zoë Ñandú", PolicySHA256: hashHex(5), Station: "line-1"},
@@ -33,6 +36,16 @@ func sampleEntries() []Entry {
 		e.SetHeader(int64(i), at)
 	}
 	return es
+}
+
+// sampleOf is the first sample entry of type ty.
+func sampleOf(ty Type) Entry {
+	for _, e := range sampleEntries() {
+		if e.EntryType() == ty {
+			return e
+		}
+	}
+	panic("no sample of " + ty)
 }
 
 func TestEveryTypeHasASample(t *testing.T) {
@@ -118,14 +131,14 @@ func TestCanonicalDetails(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"time":"2026-11-25T08:30:01.123456Z"`)) {
 		t.Errorf("time not canonical UTC: %s", b)
 	}
-	b, _ = Marshal(es[6])
+	b, _ = Marshal(sampleOf(TypeCeremonyStarted))
 	if !bytes.Contains(b, []byte("Zoë Ñandú")) {
 		t.Errorf("non-ASCII must be raw UTF-8: %s", b)
 	}
 }
 
 func TestParseEntryRejects(t *testing.T) {
-	good, _ := Marshal(sampleEntries()[7]) // dac-issued
+	good, _ := Marshal(sampleOf(TypeDACIssued))
 	g := string(good)
 	cases := []struct {
 		name, in string
@@ -172,10 +185,44 @@ func TestParseEntryRejects(t *testing.T) {
 			t.Errorf("%s: error %v, want %v", c.name, err, c.want)
 		}
 		if strings.Contains(c.name, "hash") || c.name == "missing field" {
-			if !strings.Contains(err.Error(), "seq 7") {
+			if want := fmt.Sprintf("seq %d", sampleOf(TypeDACIssued).Header().Seq); !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: error does not name the seq: %v", c.name, err)
 			}
 		}
+	}
+}
+
+// TestNewEntryRules has one row per rule of the entry types this file's
+// samples do not break elsewhere: key types and station keys.
+func TestNewEntryRules(t *testing.T) {
+	attrs := map[string]bool{"CKA_LOCAL": true}
+	st := stationEntry("line-1", "ab", "x")
+	other := stationEntry("line-2", "cd", "y")
+	cases := []struct {
+		name string
+		e    Entry
+		want string
+	}{
+		{"unknown key type", &KeyGenerated{Attributes: attrs, KeyType: "rsa", Label: "k", PublicKeySHA256: hashHex(1)}, "key_type"},
+		{"p256 without public key", &KeyGenerated{Attributes: attrs, KeyType: KeyTypeP256, Label: "k"}, "public_key_sha256"},
+		{"aes with public key", &KeyGenerated{Attributes: attrs, KeyType: KeyTypeAES256, Label: "k", PublicKeySHA256: hashHex(1)}, "must be empty"},
+		{"no attributes", &KeyGenerated{KeyType: KeyTypeAES256, Label: "k"}, "attributes"},
+		{"attribute not CKA_", &KeyGenerated{Attributes: map[string]bool{"sensitive": true}, KeyType: KeyTypeAES256, Label: "k"}, "not a PKCS#11 attribute"},
+		{"station key hash of another key", func() Entry { e := *st; e.PublicKeySHA256 = other.PublicKeySHA256; return &e }(), "not the SHA-256"},
+		{"station key not base64", func() Entry { e := *st; e.Ed25519PublicKey = "!!"; return &e }(), "ed25519_public_key"},
+		{"station key short", func() Entry { e := *st; e.Ed25519PublicKey = "AAAA"; return &e }(), "ed25519_public_key"},
+		{"station age recipient", func() Entry { e := *st; e.AgeRecipient = "ssh-ed25519 AAAA"; return &e }(), "age_recipient"},
+		{"station bundle hash", func() Entry { e := *st; e.BundleSHA256 = ""; return &e }(), "bundle_sha256"},
+	}
+	for _, c := range cases {
+		c.e.SetHeader(1, time.Now())
+		_, err := Marshal(c.e)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Marshal error %v, want one naming %q", c.name, err, c.want)
+		}
+	}
+	if _, err := NewStationEnrolled("line-1", "ab", "age1x", make([]byte, 31), hashHex(1)); err == nil {
+		t.Error("NewStationEnrolled accepted a 31-byte key")
 	}
 }
 

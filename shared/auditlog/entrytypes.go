@@ -23,9 +23,9 @@ func (e *ApplianceInit) SetHeader(seq int64, t time.Time) {
 // KeyGenerated is a "key-generated" entry: a key was generated inside the HSM; Attributes are the PKCS#11 attributes read back after generation (CKA_SENSITIVE, CKA_EXTRACTABLE, ...).
 type KeyGenerated struct {
 	Attributes      map[string]bool `json:"attributes"`        // attribute name → value read back
-	KeyType         string          `json:"key_type"`          // "p256" or "ed25519"
+	KeyType         string          `json:"key_type"`          // KeyTypeP256, KeyTypeEd25519 or KeyTypeAES256
 	Label           string          `json:"label"`             // CKA_LABEL
-	PublicKeySHA256 string          `json:"public_key_sha256"` // hex SHA-256 of the DER SubjectPublicKeyInfo (or raw Ed25519 key)
+	PublicKeySHA256 string          `json:"public_key_sha256"` // hex SHA-256 of the DER SubjectPublicKeyInfo; "" for a secret (AES) key, which has none
 	Seq             int64           `json:"seq"`               // zero-based index in the log
 	Time            Timestamp       `json:"time"`              // when the appliance recorded it
 	Type            Type            `json:"type"`              // TypeKeyGenerated
@@ -43,7 +43,7 @@ type PAIImported struct {
 	PAISHA256 string    `json:"pai_sha256"` // hex SHA-256 of the PAI certificate DER
 	PID       uint16    `json:"pid"`        // PID in the PAI subject, 0 when absent
 	Seq       int64     `json:"seq"`        // zero-based index in the log
-	Subject   string    `json:"subject"`    // PAI subject, RFC 4514 form
+	Subject   string    `json:"subject"`    // PAI subject as the appliance shows it, e.g. "CN=…, VID=FFF1, PID=8000"
 	Time      Timestamp `json:"time"`       // when the appliance recorded it
 	Type      Type      `json:"type"`       // TypePAIImported
 	VID       uint16    `json:"vid"`        // VID in the PAI subject
@@ -56,13 +56,17 @@ func (e *PAIImported) SetHeader(seq int64, t time.Time) {
 }
 
 // StationEnrolled is a "station-enrolled" entry: a station was enrolled after its fingerprint was checked.
+// Build it with NewStationEnrolled, which derives PublicKeySHA256 from the key.
 type StationEnrolled struct {
-	Fingerprint     string    `json:"fingerprint"`       // fingerprint read aloud at enrollment
-	PublicKeySHA256 string    `json:"public_key_sha256"` // hex SHA-256 of the station's Ed25519 public key
-	Seq             int64     `json:"seq"`               // zero-based index in the log
-	Station         string    `json:"station"`           // station name
-	Time            Timestamp `json:"time"`              // when the appliance recorded it
-	Type            Type      `json:"type"`              // TypeStationEnrolled
+	AgeRecipient     string    `json:"age_recipient"`      // the station's age recipient (dac-batch bundles are encrypted to it)
+	BundleSHA256     string    `json:"bundle_sha256"`      // hex SHA-256 of the enrollment bundle file as received
+	Ed25519PublicKey string    `json:"ed25519_public_key"` // the station's Ed25519 key (signs its csr-batch bundles), standard base64 of the 32 bytes
+	Fingerprint      string    `json:"fingerprint"`        // fingerprint read aloud at enrollment
+	PublicKeySHA256  string    `json:"public_key_sha256"`  // hex SHA-256 of the 32-byte Ed25519 public key
+	Seq              int64     `json:"seq"`                // zero-based index in the log
+	Station          string    `json:"station"`            // station name
+	Time             Timestamp `json:"time"`               // when the appliance recorded it
+	Type             Type      `json:"type"`               // TypeStationEnrolled
 }
 
 func (e *StationEnrolled) EntryType() Type { return TypeStationEnrolled }

@@ -46,6 +46,17 @@ func bytesOf(b byte, n int) []byte {
 	return out
 }
 
+// stationEntry is a station-enrolled entry with keys derived from seed.
+func stationEntry(station, fingerprint string, seed ...any) *StationEnrolled {
+	h := sha256.Sum256([]byte(fmt.Sprint(append([]any{"station key"}, seed...)...)))
+	pub := ed25519.NewKeyFromSeed(h[:]).Public().(ed25519.PublicKey)
+	e, err := NewStationEnrolled(station, fingerprint, "age1"+strings.Repeat("q", 58), pub, hashHex("enrollment", seed))
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
 func hashHex(parts ...any) string {
 	h := sha256.Sum256([]byte(fmt.Sprint(parts...)))
 	return hex.EncodeToString(h[:])
@@ -149,8 +160,8 @@ func standardLog(t testing.TB) (*testLog, []int64) {
 		KeyType: "p256", Label: "pai", PublicKeySHA256: hashHex("pai key")})
 	l.add(&PAIImported{PAASHA256: hashHex("paa"), PAISHA256: hashHex("pai"), Subject: "CN=PAI", VID: 0xFFF1})
 	l.add(&PolicyChanged{PolicySHA256: hashHex("policy")})
-	l.add(&StationEnrolled{Fingerprint: "abcd-ef01", PublicKeySHA256: hashHex("st1"), Station: "line-1"})
-	l.add(&StationEnrolled{Fingerprint: "abcd-ef02", PublicKeySHA256: hashHex("st2"), Station: "line-2"})
+	l.add(stationEntry("line-1", "abcd-ef01", "st1"))
+	l.add(stationEntry("line-2", "abcd-ef02", "st2"))
 	l.checkpoint()
 	seqs := l.ceremony("line-1", "batch-a", 0, 5)
 	seqs = append(seqs, l.ceremony("line-2", "batch-b", 5, 4)...)

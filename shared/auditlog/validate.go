@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -104,13 +105,25 @@ func (e *ApplianceInit) validate() error {
 
 func (e *KeyGenerated) validate() error {
 	var err error
-	if e.KeyType != "p256" && e.KeyType != "ed25519" {
-		err = fmt.Errorf("key_type %q: want p256 or ed25519", e.KeyType)
+	switch e.KeyType {
+	case KeyTypeP256, KeyTypeEd25519:
+		err = checkSHA256("public_key_sha256", e.PublicKeySHA256)
+	case KeyTypeAES256:
+		if e.PublicKeySHA256 != "" {
+			err = errors.New("public_key_sha256: must be empty for an aes256 key (a secret key has no public key)")
+		}
+	default:
+		err = fmt.Errorf("key_type %q: want %s, %s or %s", e.KeyType, KeyTypeP256, KeyTypeEd25519, KeyTypeAES256)
 	}
 	if len(e.Attributes) == 0 {
 		err = joinErrs(err, errors.New("attributes: at least one attribute read back is required"))
 	}
-	return joinErrs(err, checkName("label", e.Label), checkSHA256("public_key_sha256", e.PublicKeySHA256))
+	for name := range e.Attributes {
+		if !strings.HasPrefix(name, "CKA_") || len(name) > 64 {
+			err = joinErrs(err, fmt.Errorf("attributes: %q is not a PKCS#11 attribute name (CKA_...)", name))
+		}
+	}
+	return joinErrs(err, checkName("label", e.Label))
 }
 
 func (e *PAIImported) validate() error {
@@ -123,8 +136,17 @@ func (e *PAIImported) validate() error {
 }
 
 func (e *StationEnrolled) validate() error {
-	return joinErrs(checkName("station", e.Station), checkName("fingerprint", e.Fingerprint),
-		checkSHA256("public_key_sha256", e.PublicKeySHA256))
+	err := checkSHA256("public_key_sha256", e.PublicKeySHA256)
+	if pub, perr := e.PublicKey(); perr != nil {
+		err = joinErrs(err, perr)
+	} else if sum := sha256.Sum256(pub); err == nil && hex.EncodeToString(sum[:]) != e.PublicKeySHA256 {
+		err = errors.New("public_key_sha256 is not the SHA-256 of ed25519_public_key")
+	}
+	if !strings.HasPrefix(e.AgeRecipient, "age1") {
+		err = joinErrs(err, fmt.Errorf("age_recipient %q: want an age X25519 recipient (age1...)", e.AgeRecipient))
+	}
+	return joinErrs(err, checkName("station", e.Station), checkName("fingerprint", e.Fingerprint),
+		checkName("age_recipient", e.AgeRecipient), checkSHA256("bundle_sha256", e.BundleSHA256))
 }
 
 func (e *StationRevoked) validate() error {

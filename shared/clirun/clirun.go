@@ -145,7 +145,7 @@ func configureCommand(cmd *cli.Command) {
 // os.Exit with it.
 func Main(app *cli.App, args []string, stderr io.Writer) int {
 	Configure(app)
-	err := app.Run(args)
+	err := app.Run(Interspersed(app, args))
 	if err != nil && strings.Contains(err.Error(), "flag provided but not defined") && !IsUsage(err) {
 		err = Usage("%v", err)
 	}

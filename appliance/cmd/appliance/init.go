@@ -17,7 +17,9 @@ func initCommand() *cli.Command {
 		Usage: "create the appliance home and generate the appliance keys inside the HSM",
 		Description: "Creates the appliance home (config.json, appliance.db, the sealed age identity) and\n" +
 			"generates, inside the token, the Ed25519 appliance signing key, the P-256 PAI key and the\n" +
-			"AES key that seals the age identity. Nothing is left behind when it fails, so it can be\n" +
+			"AES key that seals the age identity, and starts the audit log: appliance-init, one\n" +
+			"key-generated entry per key (with its PKCS#11 attributes read back) and a first\n" +
+			"checkpoint signed with the new key. Nothing is left behind when it fails, so it can be\n" +
 			"run again; it never overwrites an existing home.\n\n" +
 			"With --new-softhsm-token a SoftHSM2 token is created inside the home with the user PIN\n" +
 			"from $" + hsm.PINEnv + " or --pin-file (or typed twice on a terminal). Its SO PIN comes\n" +
@@ -93,6 +95,11 @@ func runInit(c *cli.Context) error {
 	printf("signing key:   %s (Ed25519, in the token)\n", cfg.Keys.Signing.Label)
 	printf("PAI key:       %s (P-256, in the token)\n", cfg.Keys.PAI.Label)
 	printf("age recipient: %s (identity sealed under %s)\n", cfg.AgeRecipient, cfg.Keys.AgeWrap)
+	if lg, err := h.AuditLog(); err == nil {
+		if n, err := lg.Size(); err == nil {
+			printf("audit log:     %d entries (appliance-init, key-generated for each key), first checkpoint signed\n", n)
+		}
+	}
 	if randomSO {
 		fmt.Fprintln(os.Stderr, "appliance: note: the new token's SO PIN is random and was not kept; set $"+hsm.SOPINEnv+" or --so-pin-file to choose one")
 	}

@@ -7,7 +7,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,14 +24,7 @@ func newApp() *cli.App {
 		Usage: "air-gapped Matter DAC signing appliance",
 		Description: "The appliance holds the PAI key in a PKCS#11 token and signs batches of\n" +
 			"device CSRs carried in on USB sticks. See docs/security-officer.md.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "home",
-				Usage:   "appliance home directory",
-				EnvVars: []string{"DACLINE_HOME"},
-				Value:   defaultHome(),
-			},
-		},
+		Flags:    []cli.Flag{clirun.HomeFlag("appliance")},
 		Commands: commands(),
 	}
 }
@@ -46,12 +38,4 @@ func commands() []*cli.Command {
 		certCommand(), cdCommand(),
 		signCommand(), policyCommand(),
 	}
-}
-
-func defaultHome() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return ".dacline/appliance"
-	}
-	return filepath.Join(h, ".dacline", "appliance")
 }

@@ -45,7 +45,7 @@ func paaCommand() *cli.Command {
 					return withHints(err)
 				}
 				printCert("test PAA", h.Path(home.PAAFile), cert)
-				return nil
+				return checkpointAfter(u, "the test PAA key")
 			},
 		}},
 	}
@@ -83,7 +83,7 @@ func paiCommand() *cli.Command {
 						return withHints(err)
 					}
 					printCert("test PAI", h.Path(home.PAIFile), cert)
-					return nil
+					return checkpointAfter(u, "the PAI")
 				},
 			},
 			{
@@ -161,7 +161,7 @@ func paiCommand() *cli.Command {
 						return withHints(err)
 					}
 					printCert("PAI", h.Path(home.PAIFile), cert)
-					return nil
+					return checkpointAfter(u, "the PAI")
 				},
 			},
 		},

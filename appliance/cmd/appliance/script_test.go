@@ -10,6 +10,7 @@ import (
 // TestMain lets testscript run this program in-process as the "appliance" command.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
+		"test-issue":   func() { os.Exit(testIssueMain()) },
 		"appliance":    func() { os.Exit(run()) },
 		"test-station": func() { os.Exit(testStationMain()) },
 		"test-line":    func() { os.Exit(testLineMain()) },

@@ -44,8 +44,13 @@ func stationCommand() *cli.Command {
 				Name:      "revoke",
 				Usage:     "revoke a station: its bundles are refused from now on",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (kept in the record)"}},
-				Action:    stationRevoke,
+				Description: "Records the revocation and its station-revoked audit entry in one step. It needs no\n" +
+					"PIN, so a station can be revoked at once even when the token is locked away: the\n" +
+					"entry is durable in the log, and the next checkpoint the appliance signs (station\n" +
+					"enroll, sign, log export) covers it. 'appliance log show' counts the entries since\n" +
+					"the latest checkpoint.",
+				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (required; kept in the record and the audit log)"}},
+				Action: stationRevoke,
 			},
 		},
 	}
@@ -90,12 +95,13 @@ func stationEnroll(c *cli.Context) error {
 				"compare the fingerprint with the one 'lineclient enroll' printed on the station, then answer 'yes'")
 		}
 	}
-	rec, err := reg.Enroll(p)
+	rec, seq, err := reg.EnrollLogged(p)
 	if err != nil {
 		return enrollHints(err)
 	}
 	printf("station %s enrolled (%s)\n", rec.Name, rec.Fingerprint)
-	return nil
+	printf("audit log entry %d: station-enrolled\n", seq)
+	return checkpointAfter(u, "the enrollment")
 }
 
 func enrollHints(err error) error {
@@ -172,6 +178,9 @@ func stationRevoke(c *cli.Context) error {
 	if err := clirun.Args(c, "NAME"); err != nil {
 		return err
 	}
+	if strings.TrimSpace(c.String("reason")) == "" {
+		return clirun.Usage("--reason is required: it is kept in the station record and the audit log")
+	}
 	h, err := openHome(c)
 	if err != nil {
 		return err
@@ -181,7 +190,7 @@ func stationRevoke(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := reg.Revoke(c.Args().First(), c.String("reason"))
+	s, seq, err := reg.RevokeLogged(c.Args().First(), c.String("reason"))
 	if errors.Is(err, enrollment.ErrNotEnrolled) {
 		return clirun.WithHint(err, "'appliance station list' shows the enrolled stations")
 	}
@@ -189,6 +198,7 @@ func stationRevoke(c *cli.Context) error {
 		return err
 	}
 	printf("station %s revoked; its bundles are refused from now on\n", s.Name)
+	printf("audit log entry %d; the next checkpoint the appliance signs covers it\n", seq)
 	return nil
 }
 

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
 	"github.com/dacline/dacline/appliance/enrollment"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/appliance/hsm"
-	"github.com/dacline/dacline/shared/auditlog"
 )
 
 // testEnrollMain is the "test-enroll" script command: enrolls a station from
@@ -56,20 +52,6 @@ func testEnroll(args []string) error {
 	defer p.Close()
 	s, err := reg.Enroll(p)
 	if err != nil {
-		return err
-	}
-	// Log it as 'appliance station enroll' does, so the audit verifier
-	// finds the station enrolled.
-	pub, err := s.PublicKey()
-	if err != nil {
-		return err
-	}
-	lg, err := applog.OpenInHome(h.DB(), h.Dir())
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(pub)
-	if _, err := lg.Append(&auditlog.StationEnrolled{Fingerprint: s.Fingerprint, PublicKeySHA256: hex.EncodeToString(sum[:]), Station: s.Name}); err != nil {
 		return err
 	}
 	fmt.Println("enrolled", s.Name)

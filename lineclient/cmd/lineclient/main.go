@@ -8,7 +8,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,14 +25,7 @@ func newApp() *cli.App {
 		Usage: "Matter factory station: provisions modules on jigs",
 		Description: "The line client drives modules over serial ports and exchanges CSR and DAC\n" +
 			"batches with the signing appliance. See docs/line-operator.md.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{
-				Name:    "home",
-				Usage:   "station home directory",
-				EnvVars: []string{"DACLINE_HOME"},
-				Value:   defaultHome(),
-			},
-		},
+		Flags:    []cli.Flag{clirun.HomeFlag("station")},
 		Commands: commands(),
 	}
 }
@@ -42,16 +34,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
-		onboardingCommand(),
-		simCommand(),
+		onboardingCommand(), simCommand(),
 		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
 	}
-}
-
-func defaultHome() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return ".dacline/station"
-	}
-	return filepath.Join(h, ".dacline", "station")
 }
