@@ -29,7 +29,7 @@
 #   DACLINE_CHAOS_SHIFT_ROUNDS=3      modules through each jig in part 3
 #   DACLINE_CHAOS_SHIFT_KILLS=30      station SIGKILLs in part 3
 #   DACLINE_CHAOS_FAULTS=noise=0.01,drop=0.01,disconnect=0.01,reboot-during-lock=0.2,lying=0.1
-#   DACLINE_CHAOS_SEED=N              replay the random choices of parts 2 and 3
+#   DACLINE_CHAOS_SEED=N              replay the random choices of parts 2 and 3 (default: a fresh one)
 #   DACLINE_CHAOS_LOGS=DIR            keep every part's full output in DIR (default: a temp dir)
 set -euo pipefail
 
@@ -41,6 +41,7 @@ export DACLINE_CHAOS_SHIFT_JIGS=${DACLINE_CHAOS_SHIFT_JIGS:-16}
 export DACLINE_CHAOS_SHIFT_ROUNDS=${DACLINE_CHAOS_SHIFT_ROUNDS:-3}
 export DACLINE_CHAOS_SHIFT_KILLS=${DACLINE_CHAOS_SHIFT_KILLS:-30}
 export DACLINE_CHAOS_FAULTS=${DACLINE_CHAOS_FAULTS:-noise=0.01,drop=0.01,disconnect=0.01,reboot-during-lock=0.2,lying=0.1}
+export DACLINE_CHAOS_SEED=${DACLINE_CHAOS_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
 LOGS=${DACLINE_CHAOS_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/dacline-chaos.XXXXXX")}
 mkdir -p "$LOGS"
 START=$SECONDS
@@ -112,7 +113,7 @@ for i in "${!NAMES[@]}"; do
     printf '%s\n' "${LINES[$i]}" | fold -s -w 110 | sed 's/^/    /'
 done
 echo
-echo "sizes: station kills $DACLINE_KILLS; ceremony kills $DACLINE_CHAOS_CEREMONY_KILLS, $DACLINE_CHAOS_CEREMONY_CSRS CSRs a batch; shift $DACLINE_CHAOS_SHIFT_JIGS jigs × $DACLINE_CHAOS_SHIFT_ROUNDS rounds, $DACLINE_CHAOS_SHIFT_KILLS station kills, faults $DACLINE_CHAOS_FAULTS"
+echo "sizes: station kills $DACLINE_KILLS; ceremony kills $DACLINE_CHAOS_CEREMONY_KILLS, $DACLINE_CHAOS_CEREMONY_CSRS CSRs a batch; shift $DACLINE_CHAOS_SHIFT_JIGS jigs × $DACLINE_CHAOS_SHIFT_ROUNDS rounds, $DACLINE_CHAOS_SHIFT_KILLS station kills, faults $DACLINE_CHAOS_FAULTS; seed $DACLINE_CHAOS_SEED (DACLINE_CHAOS_SEED)"
 echo "full outputs: $LOGS"
 if [ "$FAILED" -ne 0 ]; then
     echo "chaos: FAILED — see the parts above" >&2
