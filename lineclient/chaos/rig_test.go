@@ -321,7 +321,7 @@ type sim struct {
 	state  string
 }
 
-func (f *factory) startSim(jigs, perJig int, faults string, seed uint64) *sim {
+func (f *factory) startSim(jigs int, faults string, seed uint64) *sim {
 	f.t.Helper()
 	state := filepath.Join(f.dir, "sim-state")
 	logf, err := os.OpenFile(filepath.Join(f.dir, "sim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -329,7 +329,7 @@ func (f *factory) startSim(jigs, perJig int, faults string, seed uint64) *sim {
 		f.t.Fatal(err)
 	}
 	args := []string{"sim", "--count", strconv.Itoa(jigs), "--timing", "fast", "--state", state,
-		"--modules-per-jig", strconv.Itoa(perJig), "--swap-idle", "300ms", "--seed", strconv.FormatUint(seed, 10), "--verbose"}
+		"--seed", strconv.FormatUint(seed, 10), "--verbose"}
 	if faults != "" {
 		args = append(args, "--faults", faults)
 	}

@@ -19,7 +19,9 @@ import (
 // TestFaultyShift runs a shift in rounds on simulated jigs with injected line
 // faults, against a real SoftHSM2 appliance: the station takes every module's
 // CSR, the batch crosses to the appliance and back, the station writes,
-// attests and locks, and the simulator puts the next module on each jig. The
+// attests and locks, and the next round puts new modules on the jigs (a new
+// simulator with another seed: the modules stay on their jig until the round
+// is over, as an operator leaves them while the station is down). The
 // station is SIGKILLed at random instants throughout and its store checked
 // after every kill. At the end every module's own state, the station store,
 // the manifest and the audit log are checked against each other.
@@ -36,7 +38,7 @@ func TestFaultyShift(t *testing.T) {
 	}
 	r := rng(t)
 	f := newFactory(t)
-	s := f.startSim(jigs, rounds, faults, r.Uint64()>>1)
+	var s *sim
 
 	killed, batches, issued := 0, 0, 0
 	// phase runs the station over the jigs: k lives SIGKILLed at a random
@@ -68,6 +70,7 @@ func TestFaultyShift(t *testing.T) {
 		return kills/(2*rounds) + btoi(2*round < kills%(2*rounds))
 	}
 	for round := range rounds {
+		s = f.startSim(jigs, faults, r.Uint64()>>1)
 		phase(fmt.Sprintf("round %d keygen", round+1), per(round))
 		st, err := f.stationStatus()
 		if err != nil {
@@ -81,8 +84,8 @@ func TestFaultyShift(t *testing.T) {
 			f.lineclient("batch", "import", res.OutputPath)
 		}
 		phase(fmt.Sprintf("round %d write/attest/lock", round+1), per(round+rounds))
+		s.stop()
 	}
-	s.stop()
 
 	// The invariants, from every side.
 	var broken []string
@@ -169,8 +172,12 @@ func (f *factory) lockedNotListed(mods map[string]*simModule, rows map[string]st
 			out = append(out, fmt.Sprintf("module %s locked on the jig, not in the manifest; station: %v", colon, err))
 			continue
 		}
-		out = append(out, fmt.Sprintf("module %s locked on the jig, not in the manifest; station: state %s (from %s) reason %q detail %q, lock attempts %d",
-			colon, rec.State, rec.FailedFrom, rec.Reason, rec.Detail, rec.LockAttempts))
+		why := "the station failed a module that is locked"
+		if rec.State != station.StateFailed {
+			why = "the station never finished it"
+		}
+		out = append(out, fmt.Sprintf("module %s fully locked, not in the manifest: %s; station record: state %s, failed from %s, reason %q, detail %q, lock attempts %d",
+			colon, why, rec.State, rec.FailedFrom, rec.Reason, rec.Detail, rec.LockAttempts))
 	}
 	return out
 }
