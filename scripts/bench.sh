@@ -233,7 +233,7 @@ fi
 echo
 echo "Audit (auditor's verifier, N=$AUDIT_N entries)"
 if [ "${STATUS[audit]}" = ok ]; then
-    row "appliance audit verify, wall" "$(m audit entries/s)" "entries/s" "takes $(ratio "$(m audit x-baseline)") the time of read+leaf-hash only"
+    row "audit verifier (shared/auditlog), wall" "$(m audit entries/s)" "entries/s" "takes $(ratio "$(m audit x-baseline)") the time of read+leaf-hash only"
     row "  per CPU-second" "$(m audit entries/cpu-s)" "entries/s" "1,000,000 entries ≈ $(awk -v r="$(m audit entries/s)" 'BEGIN { printf "%.1f", 1e6 / r }') s at this rate"
     row "  live heap per entry" "$(m audit live-heap-B/entry)" "B" ""
 else

@@ -177,8 +177,8 @@ func TestCeremonyKills(t *testing.T) {
 	}
 	verdict := "log verifies (appliance audit verify)"
 	if _, err := f.auditVerify("final"); err != nil {
-		t.Errorf("appliance audit verify: %v", err)
-		verdict = "appliance audit verify FAILED"
+		t.Errorf("audit: %v", err)
+		verdict = "log export + appliance audit verify FAILED"
 	}
 	if t.Failed() && verdict == "log verifies (appliance audit verify)" {
 		verdict = "INVARIANTS BROKEN (see above)"

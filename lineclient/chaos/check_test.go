@@ -119,7 +119,7 @@ func (f *factory) auditVerify(name string, manifests ...string) (string, error) 
 		return "", err
 	}
 	if _, err := f.try(f.cmd("appliance", f.app, "log", "export", "--out", dir)); err != nil {
-		return "", err
+		return "", fmt.Errorf("appliance log export (before the verifier could run): %w", err)
 	}
 	args := []string{"audit", "verify", "--log", dir, "--key", f.applianceID}
 	for _, m := range manifests {

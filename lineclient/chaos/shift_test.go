@@ -135,8 +135,8 @@ func TestFaultyShift(t *testing.T) {
 	}
 	verdict := "log verifies (appliance audit verify with the manifest)"
 	if _, err := f.auditVerify("shift", manifest); err != nil {
-		broken = append(broken, "appliance audit verify: "+err.Error())
-		verdict = "appliance audit verify FAILED"
+		broken = append(broken, "audit: "+err.Error())
+		verdict = "log export + appliance audit verify FAILED"
 	}
 	for _, b := range broken {
 		t.Error(b)
