@@ -183,8 +183,8 @@ func TestCeremonyKills(t *testing.T) {
 	if t.Failed() && verdict == "log verifies (appliance audit verify)" {
 		verdict = "INVARIANTS BROKEN (see above)"
 	}
-	t.Logf("chaos: ceremony survived %d kills (%d SIGKILL at random instants, %d at named crash points %s; caught %s) in %d runs over %d batches of %d CSRs; %d DACs issued for %d keys; station imported every batch; a finished batch run again signed nothing; %s",
-		killed, sigkills, hooks, fmtCounts(points), fmtCounts(caught), runs+reproduced, batches, n, s.issued, len(allKeys), verdict)
+	t.Logf("chaos: ceremony survived %d kills (%d SIGKILL at random instants, %d at named crash points %s; caught %s) in %d runs over %d batches of %d CSRs; %d DACs issued for %d keys; station imported every batch; a finished batch run again signed nothing; %s; %d entries left in TMPDIR by killed runs",
+		killed, sigkills, hooks, fmtCounts(points), fmtCounts(caught), runs+reproduced, batches, n, s.issued, len(allKeys), verdict, f.leftoverTemps())
 }
 
 // fmtCounts prints a count map in a stable order: "a=1 b=2".

@@ -160,8 +160,26 @@ func parsePEMCert(b []byte) (*x509.Certificate, error) {
 // cmd builds a command for one of the programs on one of the homes.
 func (f *factory) cmd(prog, home string, args ...string) *exec.Cmd {
 	c := exec.Command(filepath.Join(binDir, prog), append([]string{"--home", home}, args...)...)
-	c.Env = append(os.Environ(), "DACLINE_HSM_PIN_FILE="+f.pin, "DACLINE_OFFICER=chaos officer")
+	// TMPDIR inside the test directory: what killed runs leave behind is
+	// counted (leftoverTemps) and removed with the test, never in /tmp.
+	c.Env = append(os.Environ(), "DACLINE_HSM_PIN_FILE="+f.pin, "DACLINE_OFFICER=chaos officer", "TMPDIR="+f.tmp())
 	return c
+}
+
+// tmp is the programs' TMPDIR.
+func (f *factory) tmp() string {
+	d := filepath.Join(f.dir, "tmp")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	return d
+}
+
+// leftoverTemps counts what the programs left in their TMPDIR (decrypted
+// bundle copies of runs that were killed, among others).
+func (f *factory) leftoverTemps() int {
+	ents, _ := os.ReadDir(f.tmp())
+	return len(ents)
 }
 
 // run runs a command and returns stdout; a failure ends the test with stderr.
