@@ -268,6 +268,15 @@ func TestImportRefusalsAndRejections(t *testing.T) {
 	if m.State != station.StateFailed || m.Reason != station.ReasonDACRejected {
 		t.Fatalf("tampered module %+v", m)
 	}
+	// The rejected DAC was issued all the same: the station keeps its serial
+	// and hash so the manifest lists it unused for the auditor.
+	if m.DACSerial == "" || len(m.DACSHA256) != 64 {
+		t.Fatalf("rejected module keeps no record of the issued dac: serial %q sha256 %q", m.DACSerial, m.DACSHA256)
+	}
+	m, _ = f.store.Get(refused)
+	if m.DACSerial != "" || m.DACSHA256 != "" {
+		t.Fatalf("module refused by the appliance (no dac issued) records dac %q %q", m.DACSerial, m.DACSHA256)
+	}
 	f.violations()
 }
 

@@ -159,12 +159,16 @@ func (im *Importer) checkAnchors(b *bundle.Bundle) error {
 // station's checks, or an error that refuses the whole bundle (a key or
 // module this station never sent).
 func (im *Importer) checkDAC(l *bundle.DACLine, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
-	reject := func(format string, args ...any) (*station.ReturnedDAC, *station.Refusal, error) {
-		return nil, &station.Refusal{MAC: l.ID, Reason: station.ReasonDACRejected, Detail: fmt.Sprintf(format, args...)}, nil
-	}
 	dac, err := x509.ParseCertificate(l.DAC)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: dac does not parse: %v", ErrMalformed, err)
+	}
+	// A rejected DAC was still issued: its serial and hash go with the
+	// refusal so the manifest lists it unused for the auditor.
+	sum := sha256.Sum256(l.DAC)
+	reject := func(format string, args ...any) (*station.ReturnedDAC, *station.Refusal, error) {
+		return nil, &station.Refusal{MAC: l.ID, Reason: station.ReasonDACRejected, Detail: fmt.Sprintf(format, args...),
+			DACSerial: strings.ToUpper(hex.EncodeToString(dac.SerialNumber.Bytes())), DACSHA256: hex.EncodeToString(sum[:])}, nil
 	}
 	spki := sha256.Sum256(dac.RawSubjectPublicKeyInfo)
 	mod, err := im.Store.ModuleByKey(spki)

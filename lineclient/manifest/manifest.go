@@ -1,8 +1,10 @@
 // Package manifest writes and reads the line manifest: one CSV row per
 // finished (locked and verified) module, with what a device maker needs to
 // ship, label and later commission it, and what an auditor needs to reconcile
-// DACs against modules. The format is specified in docs/manifest.md; columns
-// are only ever added at the end.
+// DACs against modules; and one row with status "unused" per DAC the
+// appliance issued for a module the station failed for good (so every issued
+// DAC is accounted for, docs/audit-log.md). The format is specified in
+// docs/manifest.md; columns are only ever added at the end.
 //
 // The manifest holds setup passcodes: files are written 0600, atomically
 // (temp file, fsync, rename, fsync of the directory), and should be handled
@@ -26,9 +28,29 @@ import (
 
 // Header is the first line of every manifest, in column order.
 var Header = []string{"mac", "serial_number", "dac_serial", "dac_sha256", "vid", "pid",
-	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at"}
+	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at",
+	"status", "reason"}
 
-// Row is one finished module.
+// minColumns is the width of the first manifest format (up to locked_at,
+// before status and reason were added); the reader still accepts it, every
+// row then being deployed.
+const minColumns = 12
+
+// Status says what became of a row's DAC.
+type Status string
+
+const (
+	// StatusDeployed: the DAC is in a finished module (locked, attested,
+	// lock state read back): it ships.
+	StatusDeployed Status = "deployed"
+	// StatusUnused: the appliance issued the DAC, but the station failed its
+	// module for good (failure is final), so the DAC will never be in a
+	// shipped device. The module must be scrapped (see docs/manifest.md).
+	StatusUnused Status = "unused"
+)
+
+// Row is one module: a finished one (deployed), or a failed one whose DAC
+// was issued (unused; no onboarding codes, no lock time).
 type Row struct {
 	MAC           string    // aa:bb:cc:dd:ee:ff, lowercase
 	SerialNumber  string    // as written to the module
@@ -40,7 +62,29 @@ type Row struct {
 	QRPayload     string    // "MT:…"
 	ManualCode    string    // 11 digits, no dashes
 	BatchID       string    // csr-batch the module's CSR left in
-	LockedAt      time.Time // RFC 3339 UTC
+	LockedAt      time.Time // RFC 3339 UTC; zero (empty) on unused rows
+	Status        Status
+	Reason        string // unused rows: the station's failure reason (lying-module, …)
+}
+
+// Unused reports whether the DAC is not in a shipped module.
+func (r Row) Unused() bool { return r.Status == StatusUnused }
+
+// HasUnusedDAC reports whether m is a module the station failed for good
+// after the appliance issued it a DAC: its row is unused. A failed module
+// whose failure came before any DAC (refused by the appliance, not returned,
+// bad CSR…) has no DAC to account for and no row.
+func HasUnusedDAC(m *station.Module) bool {
+	return m.State == station.StateFailed && m.DACSHA256 != "" && m.DACSerial != ""
+}
+
+// UnusedRowOf builds the row of a failed module's DAC; see HasUnusedDAC.
+func UnusedRowOf(m *station.Module) (Row, error) {
+	if !HasUnusedDAC(m) {
+		return Row{}, fmt.Errorf("module %s is %s (from %s) without a recorded dac: no unused row", m.MAC, m.State, m.FailedFrom)
+	}
+	return Row{MAC: m.MAC, SerialNumber: m.SerialNumber, DACSerial: m.DACSerial, DACSHA256: m.DACSHA256,
+		VID: m.VID, PID: m.PID, BatchID: m.BatchID, Status: StatusUnused, Reason: string(m.Reason)}, nil
 }
 
 // Options choose how the onboarding payloads are encoded.
@@ -70,18 +114,23 @@ func RowOf(m *station.Module, opt Options) (Row, error) {
 	}
 	return Row{MAC: m.MAC, SerialNumber: m.SerialNumber, DACSerial: m.DACSerial, DACSHA256: m.DACSHA256,
 		VID: m.VID, PID: m.PID, Discriminator: m.Discriminator, Passcode: m.Passcode,
-		QRPayload: qr, ManualCode: manual, BatchID: m.BatchID, LockedAt: m.LockedAt.UTC()}, nil
+		QRPayload: qr, ManualCode: manual, BatchID: m.BatchID, LockedAt: m.LockedAt.UTC(), Status: StatusDeployed}, nil
 }
 
 func (r Row) record() []string {
-	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256,
-		fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID),
+	vid, pid := fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID)
+	if r.Unused() {
+		return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
+			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason}
+	}
+	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
 		strconv.Itoa(int(r.Discriminator)), fmt.Sprintf("%08d", r.Passcode),
-		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339)}
+		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), ""}
 }
 
-// Write streams the row of every done module in the store to w, in MAC
-// order, and returns how many it wrote.
+// Write streams the manifest to w: the row of every done module (deployed),
+// in MAC order, then the row of every failed module that was issued a DAC
+// (unused), in MAC order. It returns how many rows it wrote.
 func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {
@@ -96,6 +145,19 @@ func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
 		n++
 		return cw.Write(r.record())
 	})
+	if err == nil {
+		err = s.ForEachInState(station.StateFailed, func(m *station.Module) error {
+			if !HasUnusedDAC(m) {
+				return nil
+			}
+			r, err := UnusedRowOf(m)
+			if err != nil {
+				return err
+			}
+			n++
+			return cw.Write(r.record())
+		})
+	}
 	if err != nil {
 		return n, fmt.Errorf("manifest row %d: %w", n+1, err)
 	}
@@ -172,20 +234,25 @@ type Reader struct {
 	line int
 }
 
-// NewReader checks the header and returns a Reader for the rows.
+// NewReader checks the header and returns a Reader for the rows. It accepts
+// the current header and the first format's (the 12 columns up to
+// locked_at, every row deployed).
 func NewReader(r io.Reader) (*Reader, error) {
 	cr := csv.NewReader(&limitedLines{r: r})
-	cr.FieldsPerRecord = len(Header)
 	cr.ReuseRecord = true
 	h, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	for i, col := range Header {
-		if h[i] != col {
-			return nil, fmt.Errorf("%w: header column %d is %q, want %q", ErrFormat, i+1, h[i], col)
+	if len(h) != len(Header) && len(h) != minColumns {
+		return nil, fmt.Errorf("%w: header has %d columns, want %d (%s)", ErrFormat, len(h), len(Header), strings.Join(Header, ","))
+	}
+	for i, col := range h {
+		if col != Header[i] {
+			return nil, fmt.Errorf("%w: header column %d is %q, want %q", ErrFormat, i+1, col, Header[i])
 		}
 	}
+	cr.FieldsPerRecord = len(h) // every row as wide as the header
 	return &Reader{cr: cr, line: 1}, nil
 }
 
@@ -208,6 +275,22 @@ func (r *Reader) Next() (Row, error) {
 
 func parseRow(rec []string) (Row, error) {
 	var r Row
+	r.Status = StatusDeployed
+	if len(rec) > minColumns {
+		r.Status, r.Reason = Status(rec[12]), rec[13]
+		switch r.Status {
+		case StatusDeployed:
+			if r.Reason != "" {
+				return r, fmt.Errorf("deployed row with reason %q", r.Reason)
+			}
+		case StatusUnused:
+			if r.Reason == "" || len(r.Reason) > 64 {
+				return r, fmt.Errorf("unused row without a reason of 1..64 characters")
+			}
+		default:
+			return r, fmt.Errorf("status %q is not deployed or unused", rec[12])
+		}
+	}
 	r.MAC = rec[0]
 	if len(r.MAC) != 17 || strings.ToLower(r.MAC) != r.MAC || strings.Count(r.MAC, ":") != 5 {
 		return r, fmt.Errorf("mac %q is not aa:bb:cc:dd:ee:ff", rec[0])
@@ -230,6 +313,16 @@ func parseRow(rec []string) (Row, error) {
 		}
 		*dst = uint16(v)
 	}
+	r.BatchID = rec[10]
+	if r.Unused() {
+		// No onboarding codes and no lock time: the module never shipped.
+		for _, i := range []int{6, 7, 8, 9, 11} {
+			if rec[i] != "" {
+				return r, fmt.Errorf("unused row has a %s", Header[i])
+			}
+		}
+		return r, nil
+	}
 	d, err := strconv.ParseUint(rec[6], 10, 16)
 	if err != nil || onboarding.CheckDiscriminator(uint16(d)) != nil {
 		return r, fmt.Errorf("discriminator %q is not 0..4095", rec[6])
@@ -240,7 +333,7 @@ func parseRow(rec []string) (Row, error) {
 		return r, fmt.Errorf("passcode is not a valid 8-digit setup passcode")
 	}
 	r.Passcode = uint32(p)
-	r.QRPayload, r.ManualCode, r.BatchID = rec[8], rec[9], rec[10]
+	r.QRPayload, r.ManualCode = rec[8], rec[9]
 	qp, err := onboarding.DecodeQR(r.QRPayload)
 	if err != nil {
 		return r, fmt.Errorf("qr_payload: %v", err)
@@ -273,7 +366,7 @@ func isHex(s string) bool {
 	return true
 }
 
-// ReadAll reads every row of a manifest.
+// ReadAll reads every row of a manifest, deployed and unused.
 func ReadAll(r io.Reader) ([]Row, error) {
 	mr, err := NewReader(r)
 	if err != nil {

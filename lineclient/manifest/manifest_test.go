@@ -147,3 +147,169 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// mixedStore builds modules that end in every way a DAC can end: done,
+// failed after the DAC arrived (lying at attestation, lock failed after
+// locking), rejected at import (issued, never written), refused by the
+// appliance and not returned (no DAC issued), and still in progress.
+func mixedStore(t testing.TB) *station.Store {
+	t.Helper()
+	s, err := station.OpenFile(filepath.Join(t.TempDir(), "station.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	macs := []string{"done", "lying", "lockfail", "rejected", "refused", "notret", "writing"}
+	mac := func(i int) string { return fmt.Sprintf("24:0a:c4:00:01:%02x", i) }
+	ret := station.Return{ReturnID: "r1", CSRBatchID: "b1"}
+	for i, what := range macs {
+		key := sha256.Sum256([]byte(mac(i)))
+		if _, err := s.Identify(station.Sighting{MAC: mac(i)}); err != nil {
+			t.Fatal(err)
+		}
+		ob, err := station.NewOnboarding(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RecordCSR(mac(i), station.CSR{DER: []byte("csr"), SPKISHA256: key, VID: 0xFFF1, PID: 0x8000}, ob); err != nil {
+			t.Fatal(err)
+		}
+		switch what {
+		case "rejected":
+			sum := sha256.Sum256([]byte("dac " + mac(i)))
+			ret.Refusals = append(ret.Refusals, station.Refusal{MAC: mac(i), Reason: station.ReasonDACRejected, Detail: "chain",
+				DACSerial: "7E57", DACSHA256: hex.EncodeToString(sum[:])})
+		case "refused":
+			ret.Refusals = append(ret.Refusals, station.Refusal{MAC: mac(i), Reason: station.ReasonRefusedByAppliance, Detail: "policy"})
+		case "notret":
+		default:
+			ret.DACs = append(ret.DACs, station.ReturnedDAC{SPKISHA256: key, DER: []byte("dac " + mac(i)), Serial: fmt.Sprintf("%X", i+100)})
+		}
+	}
+	if _, err := s.BeginExport("b1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportReturn(&ret); err != nil {
+		t.Fatal(err)
+	}
+	written := func(m string) (*station.Module, error) { return s.CredentialsWritten(m, []byte{1}) }
+	steps := map[string][]func(string) (*station.Module, error){
+		"done":     {s.BeginWrite, written, s.RecordAttested, s.BeginLock, s.RecordLocked, s.RecordDone},
+		"lying":    {s.BeginWrite, written},
+		"lockfail": {s.BeginWrite, written, s.RecordAttested, s.BeginLock, s.RecordLocked},
+		"writing":  {s.BeginWrite},
+	}
+	for i, what := range macs {
+		for _, f := range steps[what] {
+			if _, err := f(mac(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		switch what {
+		case "lying":
+			_, err = s.Fail(mac(i), station.ReasonLyingModule, "attested with another key")
+		case "lockfail":
+			_, err = s.Fail(mac(i), station.ReasonLockFailed, "lock mask read back 0011 after 3 lock attempts")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// TestUnusedRows: every DAC the appliance issued for a module that will never
+// ship (failed after its DAC arrived, or rejected at import) has an unused
+// row, so the auditor can account for it; modules that never got a DAC, and
+// modules still in progress, have none; deployed rows come first.
+func TestUnusedRows(t *testing.T) {
+	s := mixedStore(t)
+	var buf bytes.Buffer
+	n, err := Write(&buf, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadAll(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if n != 4 || len(rows) != 4 {
+		t.Fatalf("wrote %d, read %d rows, want 4:\n%s", n, len(rows), buf.String())
+	}
+	want := []struct {
+		mac    string
+		status Status
+		reason station.Reason
+	}{
+		{"24:0a:c4:00:01:00", StatusDeployed, ""},
+		{"24:0a:c4:00:01:01", StatusUnused, station.ReasonLyingModule},
+		{"24:0a:c4:00:01:02", StatusUnused, station.ReasonLockFailed},
+		{"24:0a:c4:00:01:03", StatusUnused, station.ReasonDACRejected},
+	}
+	for i, w := range want {
+		r := rows[i]
+		if r.MAC != w.mac || r.Status != w.status || r.Reason != string(w.reason) {
+			t.Errorf("row %d: %s %s %q, want %s %s %q", i, r.MAC, r.Status, r.Reason, w.mac, w.status, w.reason)
+		}
+		sum := sha256.Sum256([]byte("dac " + r.MAC))
+		if r.DACSHA256 != hex.EncodeToString(sum[:]) || r.DACSerial == "" || r.VID != 0xFFF1 || r.BatchID != "b1" || r.SerialNumber == "" {
+			t.Errorf("row %d: dac/product fields %+v", i, r)
+		}
+		if r.Unused() && (r.Passcode != 0 || r.QRPayload != "" || r.ManualCode != "" || !r.LockedAt.IsZero()) {
+			t.Errorf("unused row %d carries onboarding codes or a lock time: %+v", i, r)
+		}
+	}
+	if rows[3].DACSerial != "7E57" {
+		t.Errorf("rejected dac serial %q, want the serial of the dac the appliance issued", rows[3].DACSerial)
+	}
+	// The raw CSV: an unused row has empty code columns, and the auditor's
+	// status column says unused.
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if f := strings.Split(lines[2], ","); f[7] != "" || f[8] != "" || f[12] != "unused" || f[13] != "lying-module" {
+		t.Errorf("unused line %q", lines[2])
+	}
+	if f := strings.Split(lines[1], ","); f[12] != "deployed" || f[13] != "" {
+		t.Errorf("deployed line %q", lines[1])
+	}
+}
+
+// TestReaderStatusRules: unused rows must not carry codes and must give a
+// reason; deployed rows must not have a reason; the status is one of two;
+// a manifest in the first format (no status column) still reads, all deployed.
+func TestReaderStatusRules(t *testing.T) {
+	s := mixedStore(t)
+	var buf bytes.Buffer
+	if _, err := Write(&buf, s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	deployed, unused := strings.Split(lines[1], ","), strings.Split(lines[2], ",")
+	mutate := func(base []string, col int, v string) string {
+		f := append([]string(nil), base...)
+		f[col] = v
+		return lines[0] + "\n" + strings.Join(f, ",") + "\n"
+	}
+	bad := map[string]string{
+		"unused with passcode":   mutate(unused, 7, deployed[7]),
+		"unused with qr":         mutate(unused, 8, deployed[8]),
+		"unused with locked_at":  mutate(unused, 11, deployed[11]),
+		"unused without reason":  mutate(unused, 13, ""),
+		"deployed with reason":   mutate(deployed, 13, "lying-module"),
+		"unknown status":         mutate(deployed, 12, "shipped"),
+		"deployed without codes": mutate(unused, 12, "deployed"),
+		"unused bad dac hash":    mutate(unused, 3, "xyz"),
+	}
+	for name, in := range bad {
+		if _, err := ReadAll(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	old := strings.Join(Header[:12], ",") + "\n" + strings.Join(deployed[:12], ",") + "\n"
+	rows, err := ReadAll(strings.NewReader(old))
+	if err != nil || len(rows) != 1 || rows[0].Status != StatusDeployed {
+		t.Fatalf("first-format manifest: %v %+v", err, rows)
+	}
+	if _, err := ReadAll(strings.NewReader(strings.Join(Header[:13], ",") + "\n")); err == nil {
+		t.Error("a header cut after status accepted")
+	}
+}

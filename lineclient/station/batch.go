@@ -237,6 +237,10 @@ type Refusal struct {
 	MAC    string
 	Reason Reason
 	Detail string
+	// DACSerial and DACSHA256 name the DAC the appliance issued when the
+	// station refuses it (dac-rejected): it was issued, so the manifest lists
+	// it as unused. Empty for an appliance refusal (no DAC was issued).
+	DACSerial, DACSHA256 string
 }
 
 // Return is the content of one verified dac-batch bundle.
@@ -342,6 +346,7 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 				return err
 			}
 			m.FailedFrom, m.State, m.Reason, m.Detail, m.FailedAt = StateExported, StateFailed, rf.Reason, rf.Detail, now
+			m.DACSerial, m.DACSHA256 = rf.DACSerial, rf.DACSHA256
 			if err := save(m); err != nil {
 				return err
 			}

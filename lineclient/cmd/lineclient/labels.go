@@ -20,7 +20,7 @@ func labelsCommand() *cli.Command {
 		Usage: "print labels (QR code, manual code, serial) as a PDF sheet or one PNG per module",
 		Description: "--out ending in .pdf writes A4 sheets of 24 labels; any other --out is a directory\n" +
 			"that gets <serial>.png per module. Labels come from the finished modules in the store,\n" +
-			"or from a manifest file with --manifest.",
+			"or from a manifest file with --manifest (its unused rows, failed modules' DACs, get no label).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "labels.pdf or a `DIR`", Required: true},
 			&cli.StringFlag{Name: "manifest", Usage: "read modules from this manifest `FILE` instead of the store"},
@@ -69,7 +69,19 @@ func labelRows(c *cli.Context) ([]manifest.Row, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return manifest.ReadAll(io.LimitReader(f, 1<<30))
+		all, err := manifest.ReadAll(io.LimitReader(f, 1<<30))
+		if err != nil {
+			return nil, err
+		}
+		// Labels are for modules that ship: unused rows (failed modules'
+		// DACs, listed for the auditor) get none.
+		rows := all[:0]
+		for _, r := range all {
+			if !r.Unused() {
+				rows = append(rows, r)
+			}
+		}
+		return rows, nil
 	}
 	opt, err := manifestOptions(c)
 	if err != nil {

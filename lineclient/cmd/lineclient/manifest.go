@@ -30,7 +30,7 @@ func manifestOptions(c *cli.Context) (manifest.Options, error) {
 func manifestCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "manifest",
-		Usage: "CSV of every finished module (docs/manifest.md); it holds passcodes",
+		Usage: "CSV of every finished module, and of failed modules' DACs as unused (docs/manifest.md); it holds passcodes",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` (atomically, mode 0600) instead of stdout"},
 			flowFlag, discoveryFlag,
@@ -53,7 +53,7 @@ func manifestCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(clirun.Stdout, "wrote %d modules to %s (mode 0600: it holds setup passcodes)\n", n, out)
+				fmt.Fprintf(clirun.Stdout, "wrote %d rows to %s (mode 0600: it holds setup passcodes)\n", n, out)
 				return nil
 			}
 			_, err = manifest.Write(clirun.Stdout, st, opt)
