@@ -31,7 +31,7 @@ type Jig struct {
 	mod    *module
 	modID  int
 	next   int // next module in this jig's sequence, or -1
-	lastRx time.Time
+	polls  int // IDENTIFY requests answered in a row while the module is locked
 	stats  JigStats
 
 	wmu     sync.Mutex // serialises writes to master
@@ -147,7 +147,7 @@ func (j *Jig) insertLocked(id int) error {
 	}
 	ev := powerOn(m, lineproto.BootPowerOn)
 	j.mod, j.modID = m, id
-	j.lastRx = time.Now()
+	j.polls = 0
 	j.sim.opts.Logf("jig %d: module %d (%s) inserted", j.index, id, m.p.MAC)
 	go j.announce(m, ev)
 	return nil
@@ -231,7 +231,6 @@ func (j *Jig) run() {
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				j.maybeSwap()
 				continue
 			}
 			return // closed
@@ -297,8 +296,10 @@ func (j *Jig) onFrame(fr lineproto.FrameResult) {
 	j.mu.Lock()
 	m := j.mod
 	if m != nil {
-		j.lastRx = time.Now()
 		j.stats.FramesIn++
+		if req.Type != lineproto.TypeIdentify {
+			j.polls = 0 // the station is still working on the module
+		}
 	}
 	j.mu.Unlock()
 	if m == nil {
@@ -395,20 +396,36 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 	if res.reboot {
 		j.reboot(m, lineproto.BootCommand)
 	}
+	if req.Type == lineproto.TypeIdentify && !cached {
+		j.notePoll(m)
+	}
 }
 
-// maybeSwap replaces a locked, idle module by the next one in the jig's
-// sequence (Options.ModulesPerJig). The last module stays on the jig.
-func (j *Jig) maybeSwap() {
+// notePoll counts an answered IDENTIFY poll of a locked module (any other
+// command starts the count again, see onFrame) and swaps the module once the
+// count reaches SwapPolls.
+func (j *Jig) notePoll(m *module) {
+	m.mu.Lock()
+	locked := m.state() == lineproto.StateLocked
+	m.mu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.mod == nil || j.next < 0 || time.Since(j.lastRx) < j.sim.opts.SwapIdle {
+	if j.mod != m {
 		return
 	}
-	j.mod.mu.Lock()
-	locked := j.mod.state() == lineproto.StateLocked
-	j.mod.mu.Unlock()
 	if !locked {
+		j.polls = 0
+		return
+	}
+	j.polls++
+	j.maybeSwapLocked()
+}
+
+// maybeSwapLocked replaces a locked module that has answered SwapPolls
+// IDENTIFY polls in a row by the next one in the jig's sequence
+// (Options.ModulesPerJig). The last module stays on the jig. Caller holds j.mu.
+func (j *Jig) maybeSwapLocked() {
+	if j.mod == nil || j.next < 0 || j.polls < j.sim.opts.SwapPolls {
 		return
 	}
 	next := j.next

@@ -143,9 +143,11 @@ func TestRemoveAndInsert(t *testing.T) {
 }
 
 // TestModulesPerJigSwapsLockedModules: with two modules per jig, the
-// second replaces the first once it is locked and idle.
+// second replaces the first once it is locked and has answered SwapPolls
+// IDENTIFY polls in a row — however long the line stays quiet before that,
+// and however fast the polls come.
 func TestModulesPerJigSwapsLockedModules(t *testing.T) {
-	s := startSim(t, sim.Options{Count: 1, ModulesPerJig: 2, SwapIdle: 150 * time.Millisecond, Seed: 2})
+	s := startSim(t, sim.Options{Count: 1, ModulesPerJig: 2, SwapPolls: 3, Seed: 2})
 	c, _ := dial(t, s.Ports()[0], lineproto.ClientOptions{})
 	ctx := ctxT(t)
 	if err := provision(ctx, t, c, newTestCA(t), "SN-A"); err != nil {
@@ -153,21 +155,42 @@ func TestModulesPerJigSwapsLockedModules(t *testing.T) {
 	}
 	m0, _ := s.Module(0)
 	m1, _ := s.Module(1)
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond) // idle: no frames
-		if id, _ := s.Jig(0).Current(); id == 1 {
-			break
+	// Idle time alone swaps nothing: a station that is down polls nothing,
+	// and its module stays on the jig.
+	time.Sleep(1500 * time.Millisecond)
+	if id, _ := s.Jig(0).Current(); id != 0 {
+		t.Fatalf("module %d on the jig after an idle line, want 0 (not swapped)", id)
+	}
+	// Another command resets the count: two polls, a READ_DIGESTS, two polls.
+	for _, read := range []bool{false, false, true, false, false} {
+		var err error
+		if read {
+			_, err = c.ReadDigests(ctx)
+		} else {
+			var id *lineproto.IdentifyResponse
+			id, err = c.Identify(ctx)
+			if err == nil && id.ChipID != m0.MAC {
+				t.Fatalf("swapped before %d polls in a row", 3)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
+	// The third poll in a row is answered by module 0; the next one is module 1.
+	if id, err := c.Identify(ctx); err != nil || id.ChipID != m0.MAC {
+		t.Fatalf("third poll: %+v %v", id, err)
+	}
 	id, err := c.Identify(ctx)
-	if err != nil || id.ChipID != m1.MAC || id.ChipID == m0.MAC || id.State != lineproto.StateUnprovisioned {
+	if err != nil || id.ChipID != m1.MAC || id.State != lineproto.StateUnprovisioned {
 		t.Fatalf("after swap: %+v %v", id, err)
 	}
 	if err := provision(ctx, t, c, newTestCA(t), "SN-B"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	for range 5 {
+		c.Identify(ctx)
+	}
 	if cur, ok := s.Jig(0).Current(); !ok || cur != 1 {
 		t.Fatalf("last module should stay on the jig, got %d %v", cur, ok)
 	}

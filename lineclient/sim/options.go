@@ -127,11 +127,18 @@ type Options struct {
 	Count int
 	// ModulesPerJig is how many modules pass through each jig in turn
 	// (default 1). Jig j holds modules j*K … j*K+K-1; a module that is locked
-	// and then idle (no frame received) for SwapIdle is taken off and the
-	// next one is put on. After the last one the jig stays empty (silent).
+	// and has then answered SwapPolls IDENTIFY requests in a row (no other
+	// command in between) is taken off and the next one is put on. The last
+	// module stays on the jig.
 	ModulesPerJig int
-	// SwapIdle is the idle time before a locked module is swapped (default 1s).
-	SwapIdle time.Duration
+	// SwapPolls is how many IDENTIFY polls a locked module answers, with
+	// nothing else asked of it, before it is swapped (default 3). It stands
+	// for the operator, who takes a module off when the station shows it
+	// done: a station that polls a settled module (every 500 ms by default)
+	// has read the lock state back by then, and one that is stopped or
+	// killed polls nothing, so no module leaves its jig unverified. Retries
+	// of the same request (answered from the reply cache) count once.
+	SwapPolls int
 	// StateDir keeps one JSON file per module (module-<mac>.json) so a module
 	// taken off and put back, or a restarted simulator, is the same module.
 	// Empty: state lives in memory only.
@@ -162,8 +169,8 @@ func (o *Options) setDefaults() error {
 	if o.ModulesPerJig < 0 || o.ModulesPerJig > 100000 {
 		return fmt.Errorf("sim: modules per jig %d out of range 1..100000", o.ModulesPerJig)
 	}
-	if o.SwapIdle <= 0 {
-		o.SwapIdle = time.Second
+	if o.SwapPolls <= 0 {
+		o.SwapPolls = 3
 	}
 	if o.SlowDelay <= 0 {
 		o.SlowDelay = 1500 * time.Millisecond

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,7 +21,11 @@ func simCommand() *cli.Command {
 			"docs/line-protocol.md, prints the device paths (one a line) and serves until\n" +
 			"interrupted (SIGINT/SIGTERM), then saves every module's state and exits 0.\n\n" +
 			"With --modules-per-jig K, jig j holds modules j*K … j*K+K-1 in turn: once a module\n" +
-			"is locked and has seen no frame for --swap-idle, the next one is put on the jig.\n" +
+			"is locked and has answered --swap-polls IDENTIFY polls in a row (no other command\n" +
+			"in between), the next one is put on the jig — as an operator takes a module off when\n" +
+			"the station shows it done. 'lineclient run' polls a settled module every 500 ms, so\n" +
+			"a module leaves about a second after the station has read its lock state back; a\n" +
+			"stopped or killed station polls nothing, and its modules stay on their jigs.\n" +
 			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
@@ -31,7 +34,7 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
 			&cli.IntFlag{Name: "modules-per-jig", Usage: "modules that pass through each jig in turn", Value: 1},
-			&cli.DurationFlag{Name: "swap-idle", Usage: "idle time before a locked module is swapped", Value: time.Second},
+			&cli.IntFlag{Name: "swap-polls", Usage: "IDENTIFY polls in a row a locked module answers before it is swapped", Value: 3},
 			&cli.DurationFlag{Name: "run-for", Usage: "stop after this long (for scripts; default: until interrupted)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log module events (insert, remove, reboot, faults) to stderr"},
 		},
@@ -72,8 +75,11 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 	if k < 1 {
 		return sim.Options{}, clirun.Usage("--modules-per-jig %d: want at least 1", k)
 	}
+	if p := c.Int("swap-polls"); p < 1 {
+		return sim.Options{}, clirun.Usage("--swap-polls %d: want at least 1", p)
+	}
 	opts := sim.Options{
-		Count: n, ModulesPerJig: k, SwapIdle: c.Duration("swap-idle"), StateDir: c.String("state"),
+		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), StateDir: c.String("state"),
 		Timing: timing, Faults: faults, Seed: c.Uint64("seed"),
 	}
 	if c.Bool("verbose") {
