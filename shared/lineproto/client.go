@@ -73,6 +73,11 @@ type Client struct {
 	buf    []byte
 	queue  []FrameResult
 	stats  Stats
+	// chip is the chip ID of the last IDENTIFY reply (chipKnown once there
+	// was one): a BOOT event from another chip ends any other command with
+	// ErrModuleChanged instead of resending it to the new module.
+	chip      [6]byte
+	chipKnown bool
 }
 
 // NewClient returns a Client on rw, which must support read timeouts
@@ -124,7 +129,10 @@ func (c *Client) newID() uint32 {
 
 // Do sends a request of type t and decodes the reply into resp. It retries
 // with the same request ID on timeout, so a module that executed the command
-// but lost its reply answers from its reply cache or by idempotency.
+// but lost its reply answers from its reply cache or by idempotency. A BOOT
+// event while waiting resends at once — unless it comes from a chip other
+// than the one the last IDENTIFY named and t is not IDENTIFY: then the
+// module was swapped, and Do returns ErrModuleChanged.
 func (c *Client) Do(ctx context.Context, t Type, req, resp Body) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,6 +161,9 @@ func (c *Client) Do(ctx context.Context, t Type, req, resp Body) error {
 			return fmt.Errorf("%s request %08x: write: %w", t, id, err)
 		}
 		msg, err := c.await(ctx, t, id, time.Now().Add(timeout))
+		if errors.Is(err, ErrModuleChanged) {
+			return fmt.Errorf("%s request %08x: %w", t, id, err)
+		}
 		if errors.Is(err, errRetryNow) || errors.Is(err, ErrTimeout) {
 			continue
 		}
@@ -196,8 +207,12 @@ func (c *Client) await(ctx context.Context, t Type, id uint32, deadline time.Tim
 			if m.Flags&FlagEvent != 0 && m.Type == TypeBoot {
 				c.stats.Boots++
 				var ev BootEvent
-				if ev.UnmarshalBody(m.Body) == nil && c.opts.OnBoot != nil {
+				evOK := ev.UnmarshalBody(m.Body) == nil
+				if evOK && c.opts.OnBoot != nil {
 					c.opts.OnBoot(ev)
+				}
+				if evOK && c.chipKnown && ev.ChipID != c.chip && t != TypeIdentify {
+					return Message{}, fmt.Errorf("%w: module %x booted while waiting for the reply of %x", ErrModuleChanged, ev.ChipID, c.chip)
 				}
 				if t != TypeReboot {
 					return Message{}, errRetryNow
@@ -257,10 +272,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Identify asks the module who it is and what it holds.
+// Identify asks the module who it is and what it holds. The chip ID it
+// names is the module later commands expect (see Do).
 func (c *Client) Identify(ctx context.Context) (*IdentifyResponse, error) {
 	var r IdentifyResponse
-	return &r, c.Do(ctx, TypeIdentify, &Empty{}, &r)
+	if err := c.Do(ctx, TypeIdentify, &Empty{}, &r); err != nil {
+		return &r, err
+	}
+	c.mu.Lock()
+	c.chip, c.chipKnown = r.ChipID, true
+	c.mu.Unlock()
+	return &r, nil
 }
 
 // GenerateKey has the module generate its key pair (or find the one it has)

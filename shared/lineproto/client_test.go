@@ -205,3 +205,59 @@ func TestWriteItemRejectsInvalidLocally(t *testing.T) {
 		t.Fatal("an invalid item was sent to the module")
 	}
 }
+
+// TestClientBootFromAnotherModule: a BOOT event from a chip other than the
+// one the last IDENTIFY named means the jig holds another module; the
+// command is not resent to it (a LOCK or a WRITE for one module must never
+// reach the next), and Do says so. IDENTIFY itself is resent: it is how the
+// host learns who is there.
+func TestClientBootFromAnotherModule(t *testing.T) {
+	other := [6]byte{9, 9, 9, 9, 9, 9}
+	boot, _ := (&BootEvent{ChipID: other, State: StateUnprovisioned, Reason: BootPowerOn}).MarshalBody()
+	ev, _ := MarshalFrame(Message{Version: 1, Type: TypeBoot, Flags: FlagEvent, Body: boot})
+	locks := 0
+	c, _ := startFake(t, func(req Message, n int) [][]byte {
+		switch req.Type {
+		case TypeIdentify:
+			if n == 3 { // the second IDENTIFY meets the new module's BOOT first
+				return [][]byte{ev}
+			}
+			id := identity()
+			if n > 3 {
+				id.ChipID = other
+			}
+			return [][]byte{reply(t, req, StatusOK, id)}
+		case TypeLock:
+			locks++
+			if locks <= 2 {
+				// 1: swapped while the LOCK was on its way; 2: the new
+				// module (now identified) reboots during its LOCK.
+				return [][]byte{ev}
+			}
+			return [][]byte{reply(t, req, StatusOK, &LockResponse{Step: 1, LockMask: 1, State: StateLocking})}
+		}
+		return nil
+	})
+	c.opts.Timeouts[TypeLock] = time.Hour
+	c.opts.Timeouts[TypeIdentify] = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Identify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Lock(ctx, LockFlashEncryption)
+	if !errors.Is(err, ErrModuleChanged) {
+		t.Fatalf("lock across a module swap: %v, want ErrModuleChanged", err)
+	}
+	if locks != 1 {
+		t.Fatalf("LOCK sent %d times; it must not be resent to the new module", locks)
+	}
+	id, err := c.Identify(ctx)
+	if err != nil || id.ChipID != other {
+		t.Fatalf("identify after the swap: %+v %v", id, err)
+	}
+	// A BOOT from the module now known is a plain reboot: resend at once.
+	if _, err := c.Lock(ctx, LockFlashEncryption); err != nil || locks != 3 {
+		t.Fatalf("lock on the new module across its reboot: %v after %d LOCK frames, want success after 3", err, locks)
+	}
+}

@@ -15,6 +15,11 @@ var (
 	ErrBadResponse = errors.New("lineproto: malformed reply")
 	// ErrDigestMismatch: the module confirmed a digest other than the host's.
 	ErrDigestMismatch = errors.New("lineproto: module confirmed a different digest")
+	// ErrModuleChanged: while a command was waiting for its reply, a module
+	// other than the one the last IDENTIFY reply named announced itself (a
+	// BOOT event with another chip ID): the jig now holds another module, and
+	// the command is not sent to it. Re-identify before anything else.
+	ErrModuleChanged = errors.New("lineproto: another module is on the jig")
 )
 
 // RefusedError is a reply with a non-zero status.
