@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/shared/lineproto"
@@ -25,7 +27,18 @@ type Provisioner struct {
 	// CheckCD, when set, checks the CD against a DAC and its chain (the
 	// commissioner's CD validation).
 	CheckCD func(dac, pai, paa *x509.Certificate) error
+
+	relockMu sync.Mutex
+	relocks  map[string]int // MAC → relocks in this run
 }
+
+// A module whose lock state reads back incomplete is locked again (LOCK is
+// idempotent) up to maxRelocks times in a run, and never once it has had
+// maxLockAttempts lock sequences over all runs; then it fails lock-failed.
+const (
+	maxRelocks      = 3
+	maxLockAttempts = 12
+)
 
 // Step names what a worker did or is waiting for, for status lines.
 type Step string
@@ -112,7 +125,7 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	case station.StateAttested, station.StateLocking:
 		return stepped(StepLock)(p.lock(ctx, c, mac, id, rec, fail))
 	case station.StateLocked:
-		return stepped(StepVerify)(p.verifyLock(ctx, c, mac, fail))
+		return stepped(StepVerify)(p.verifyLock(mac, id, rec, fail))
 	}
 	return outcome{}, fmt.Errorf("module %s: no step for state %s", mac, rec.State)
 }
@@ -223,6 +236,9 @@ func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string
 			if _, err := c.WriteItem(ctx, it, items[it]); err != nil {
 				var re *lineproto.RefusedError
 				if errors.As(err, &re) && re.Status == lineproto.StatusKeyMismatch {
+					if cerr := p.confirm(ctx, c, mac, creds.Module.SPKISHA256); cerr != nil {
+						return outcome{}, fmt.Errorf("write %s: %v; %w", it, err, cerr)
+					}
 					m, ferr := p.Store.Fail(mac, station.ReasonLyingModule, "module refused its dac: it does not certify the module's key")
 					if ferr != nil {
 						return outcome{}, ferr
@@ -272,6 +288,10 @@ func (p *Provisioner) attest(ctx context.Context, c *lineproto.Client, mac strin
 		return outcome{}, fmt.Errorf("attest: %w", err)
 	}
 	if err := lineproto.VerifyAttestation(creds.DAC, nonce, r); err != nil {
+		// Only this module's own answer fails it: was it still on the jig?
+		if cerr := p.confirm(ctx, c, mac, creds.Module.SPKISHA256); cerr != nil {
+			return outcome{}, fmt.Errorf("attestation did not verify (%v); %w", err, cerr)
+		}
 		return fail(StepAttest, station.ReasonLyingModule, err.Error())
 	}
 	// Validate as a commissioner would: chain and CD.
@@ -320,6 +340,9 @@ func (p *Provisioner) lock(ctx context.Context, c *lineproto.Client, mac string,
 	if err := c.LockAll(lctx, nil); err != nil {
 		var re *lineproto.RefusedError
 		if errors.As(err, &re) && re.Status == lineproto.StatusHardwareFault {
+			if cerr := p.confirm(ctx, c, mac, rec.SPKISHA256); cerr != nil {
+				return outcome{}, fmt.Errorf("%v; %w", err, cerr)
+			}
 			return fail(StepLock, station.ReasonLockFailed, err.Error())
 		}
 		return outcome{}, err
@@ -331,20 +354,31 @@ func (p *Provisioner) lock(ctx context.Context, c *lineproto.Client, mac string,
 	return outcome{step: StepLock, worked: true, module: m}, nil
 }
 
-func (p *Provisioner) verifyLock(ctx context.Context, c *lineproto.Client, mac string, fail failFunc) (outcome, error) {
-	rd, err := c.ReadDigests(ctx)
-	if err != nil {
-		return outcome{}, fmt.Errorf("read lock state: %w", err)
+// verifyLock checks the lock state from one IDENTIFY reply, id, taken after
+// the lock sequence: it names the chip, so it is this module's own word (a
+// READ_DIGESTS reply names nobody and could come from a module swapped in
+// meanwhile). A lock state that is not complete is not final — the module may
+// have rebooted during a burn, or answered a LOCK before its eFuses settled —
+// so the module is locked again (Relock, then LOCK 1–4, all idempotent) and
+// re-identified; it fails only when still incomplete after maxRelocks relocks
+// in this run (or maxLockAttempts lock sequences in all).
+func (p *Provisioner) verifyLock(mac string, id *lineproto.IdentifyResponse, rec *station.Module, fail failFunc) (outcome, error) {
+	if FormatMAC(id.ChipID) != mac {
+		return outcome{}, fmt.Errorf("verify lock: module on the jig is %s, not %s", FormatMAC(id.ChipID), mac)
 	}
-	if rd.LockMask != lineproto.LockMaskAll {
-		return fail(StepVerify, station.ReasonLockFailed, fmt.Sprintf("lock mask read back %04b, want %04b", rd.LockMask, lineproto.LockMaskAll))
-	}
-	id, err := c.Identify(ctx)
-	if err != nil {
-		return outcome{}, fmt.Errorf("identify after lock: %w", err)
-	}
-	if id.DebugEnabled {
-		return fail(StepVerify, station.ReasonLockFailed, "debug is still enabled after lock")
+	if id.LockMask != lineproto.LockMaskAll || id.DebugEnabled || id.State != lineproto.StateLocked {
+		problem := describeLock(id)
+		n := p.noteRelock(mac)
+		if n > maxRelocks || rec.LockAttempts >= maxLockAttempts {
+			return fail(StepVerify, station.ReasonLockFailed,
+				fmt.Sprintf("%s after %d lock attempts (%d in this run); the module answered every lock step, so it does not keep its lock state", problem, rec.LockAttempts, n))
+		}
+		m, err := p.Store.Relock(mac)
+		if err != nil {
+			return outcome{}, err
+		}
+		return outcome{step: StepVerify, worked: true, module: m},
+			fmt.Errorf("%s; locking again (relock %d of %d)", problem, n, maxRelocks)
 	}
 	creds, err := p.Store.Credentials(mac)
 	if err != nil {
@@ -354,14 +388,65 @@ func (p *Provisioner) verifyLock(ctx context.Context, c *lineproto.Client, mac s
 	if err != nil {
 		return outcome{}, err
 	}
-	if missing := missingItems(items, rd.Digests); len(missing) > 0 {
+	if missing := missingItems(items, id.Digests); len(missing) > 0 {
 		return fail(StepVerify, station.ReasonCredentialsMismatch, fmt.Sprintf("locked module does not hold our %v", missing))
 	}
 	m, err := p.Store.RecordDone(mac)
 	if err != nil {
 		return outcome{}, err
 	}
+	p.relockMu.Lock()
+	delete(p.relocks, mac)
+	p.relockMu.Unlock()
 	return outcome{step: StepDone, settled: true, worked: true, module: m}, nil
+}
+
+// describeLock says what an incomplete lock state read back is missing.
+func describeLock(id *lineproto.IdentifyResponse) string {
+	var missing []string
+	for _, st := range lineproto.LockSteps {
+		if !id.LockMask.Has(st) {
+			missing = append(missing, st.String())
+		}
+	}
+	s := fmt.Sprintf("lock state read back: mask %04b (want %04b), state %s", id.LockMask, lineproto.LockMaskAll, id.State)
+	if len(missing) > 0 {
+		s += ", not burned: " + strings.Join(missing, ", ")
+	}
+	if id.DebugEnabled {
+		s += ", debug still enabled"
+	}
+	return s
+}
+
+func (p *Provisioner) noteRelock(mac string) int {
+	p.relockMu.Lock()
+	defer p.relockMu.Unlock()
+	if p.relocks == nil {
+		p.relocks = map[string]int{}
+	}
+	p.relocks[mac]++
+	return p.relocks[mac]
+}
+
+// errOtherModule: the module that answered is not the one being provisioned.
+var errOtherModule = errors.New("another module is on the jig")
+
+// confirm re-identifies the module before it is failed for what a reply
+// said: the reply must have come from mac, still holding the key spki (hex).
+// A swap, a pull or a silent line is a transient error, never a failure.
+func (p *Provisioner) confirm(ctx context.Context, c *lineproto.Client, mac, spki string) error {
+	id, err := c.Identify(ctx)
+	if err != nil {
+		return fmt.Errorf("re-identify before failing the module: %w", err)
+	}
+	if got := FormatMAC(id.ChipID); got != mac {
+		return fmt.Errorf("%w: %s answered, not %s", errOtherModule, got, mac)
+	}
+	if spki != "" && (!id.KeyPresent || fmt.Sprintf("%x", id.KeySPKIHash) != spki) {
+		return fmt.Errorf("module %s now reports another key (or none); it is looked at again from the start", mac)
+	}
+	return nil
 }
 
 // FormatMAC writes a chip ID as aa:bb:cc:dd:ee:ff, the store's module key.

@@ -81,6 +81,7 @@ type Runner struct {
 	totals Totals
 	seen   map[string]bool
 	idle   map[string]time.Time // port → last time it did work
+	active map[string]bool      // port → a step is running on it now
 
 	lastSettled map[string]station.State
 	eventsMu    sync.Mutex
@@ -119,7 +120,7 @@ func New(cfg Config, prov *Provisioner) (*Runner, error) {
 	if cfg.ReopenDelay == 0 {
 		cfg.ReopenDelay = time.Second
 	}
-	return &Runner{cfg: cfg, prov: prov, seen: map[string]bool{}, idle: map[string]time.Time{}}, nil
+	return &Runner{cfg: cfg, prov: prov, seen: map[string]bool{}, idle: map[string]time.Time{}, active: map[string]bool{}}, nil
 }
 
 // Totals returns the counts so far.
@@ -179,8 +180,10 @@ func (r *Runner) watchIdle(quit <-chan struct{}, closeQuit func()) {
 		case now := <-t.C:
 			r.mu.Lock()
 			all := true
-			for _, last := range r.idle {
-				if now.Sub(last) < r.cfg.IdleTimeout {
+			for p, last := range r.idle {
+				// A port in the middle of a step is never idle, however long
+				// the step takes (a slow line, a loaded machine).
+				if r.active[p] || now.Sub(last) < r.cfg.IdleTimeout {
 					all = false
 				}
 			}
@@ -196,6 +199,13 @@ func (r *Runner) watchIdle(quit <-chan struct{}, closeQuit func()) {
 func (r *Runner) busy(port string) {
 	r.mu.Lock()
 	r.idle[port] = time.Now()
+	r.mu.Unlock()
+}
+
+// stepping marks port as running a step (on) or not (off).
+func (r *Runner) stepping(port string, on bool) {
+	r.mu.Lock()
+	r.active[port] = on
 	r.mu.Unlock()
 }
 

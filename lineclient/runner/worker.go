@@ -117,7 +117,16 @@ func (r *Runner) worker(ctx context.Context, quit <-chan struct{}, path string) 
 func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.Client, path string, id *lineproto.IdentifyResponse) bool {
 	mac := FormatMAC(id.ChipID)
 	for range maxStepsPerVisit {
+		r.stepping(path, true)
 		out, err := r.prov.next(ctx, c, path, id)
+		if err != nil || out.worked {
+			// A step that worked, or failed on a transient error (timeout,
+			// noise, a module pulled mid-step), leaves work behind: the port
+			// is not idle, or --until-idle would end a run with modules half
+			// done. Marked before the step stops counting as running.
+			r.busy(path)
+		}
+		r.stepping(path, false)
 		ev := Event{Port: path, MAC: mac, Step: out.step, Result: "ok", Err: err}
 		if ev.Step == "" {
 			ev.Step = StepIdentify
@@ -139,10 +148,6 @@ func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.C
 			ev.Result = err.Error()
 		}
 		r.emit(ev)
-		// A step that failed on a transient error (timeout, noise, a module
-		// pulled mid-step) still has work left: the port is not idle, or
-		// --until-idle would end a run with modules half done.
-		r.busy(path)
 		if err != nil {
 			return errors.Is(err, errModuleFailed)
 		}

@@ -27,12 +27,12 @@ type Jig struct {
 	slave  *os.File // held open so the master never sees EIO between clients
 	path   string
 
-	mu     sync.Mutex
-	mod    *module
-	modID  int
-	next   int // next module in this jig's sequence, or -1
-	polls  int // IDENTIFY requests answered in a row while the module is locked
-	stats  JigStats
+	mu    sync.Mutex
+	mod   *module
+	modID int
+	next  int // next module in this jig's sequence, or -1
+	polls int // IDENTIFY requests answered in a row while the module is locked
+	stats JigStats
 
 	wmu     sync.Mutex // serialises writes to master
 	rng     *rand.Rand // fault dice; loop goroutine only
@@ -382,21 +382,25 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 			return
 		}
 	}
-	out := frame
+	out, intact := frame, true
 	if j.fault("noise", faults.Noise) {
 		out = bytes.Clone(frame)
 		i := 1 + j.rng.IntN(len(out)-2)
 		out[i] = j.otherByte(out[i])
+		intact = false
 	} else if j.fault("drop", faults.Drop) {
 		i := 1 + j.rng.IntN(len(frame)-2)
 		out = append(bytes.Clone(frame[:i]), frame[i+1:]...)
+		intact = false
 	}
 	j.write(out)
 	j.count(func(s *JigStats) { s.Replies++ })
 	if res.reboot {
 		j.reboot(m, lineproto.BootCommand)
 	}
-	if req.Type == lineproto.TypeIdentify && !cached {
+	if req.Type == lineproto.TypeIdentify && intact {
+		// A poll counts when its reply reached the station intact (a retry
+		// answered from the cache counts like the first try).
 		j.notePoll(m)
 	}
 }

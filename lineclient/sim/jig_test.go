@@ -101,6 +101,15 @@ func hexMAC(m [6]byte) string {
 	return b.String()
 }
 
+func kgMAC(t *testing.T, s *sim.Sim, id int) [6]byte {
+	t.Helper()
+	m, err := s.Module(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.MAC
+}
+
 // TestRemoveAndInsert: an empty jig is silent; inserting another module
 // answers with its identity; putting the first back finds its key again.
 func TestRemoveAndInsert(t *testing.T) {
@@ -132,6 +141,12 @@ func TestRemoveAndInsert(t *testing.T) {
 	}
 	if err := j.Insert(0); err != nil {
 		t.Fatal(err)
+	}
+	// Module 0's BOOT event names another chip than the last IDENTIFY
+	// (module 7): a host identifies the new module before anything else
+	// (a command sent without that ends with ErrModuleChanged).
+	if id, err := c.Identify(ctx); err != nil || id.ChipID != kgMAC(t, s, 0) {
+		t.Fatalf("identify after putting module 0 back: %+v %v", id, err)
 	}
 	kg2, err := c.GenerateKey(ctx)
 	if err != nil || kg2.NewKey || kg2.SPKIHash != kg.SPKIHash {

@@ -136,8 +136,8 @@ type Options struct {
 	// for the operator, who takes a module off when the station shows it
 	// done: a station that polls a settled module (every 500 ms by default)
 	// has read the lock state back by then, and one that is stopped or
-	// killed polls nothing, so no module leaves its jig unverified. Retries
-	// of the same request (answered from the reply cache) count once.
+	// killed polls nothing, so no module leaves its jig unverified. Only
+	// replies sent without an injected fault count (the station got them).
 	SwapPolls int
 	// StateDir keeps one JSON file per module (module-<mac>.json) so a module
 	// taken off and put back, or a restarted simulator, is the same module.

@@ -102,7 +102,8 @@ const (
 	ReasonKeyLost Reason = "key-lost"
 	// ReasonLockedEarly: the module reports lock state although the station never started locking.
 	ReasonLockedEarly Reason = "locked-without-attestation"
-	// ReasonLockFailed: a lock step failed or the lock state read back is incomplete.
+	// ReasonLockFailed: a lock step failed, or the lock state read back stayed
+	// incomplete after the station locked the module again (Relock) a few times.
 	ReasonLockFailed Reason = "lock-failed"
 	// ReasonForeignModule: a module already provisioned (credentials or lock) that this station never saw.
 	ReasonForeignModule Reason = "foreign-module"
@@ -126,7 +127,7 @@ var allowed = map[State][]State{
 	StateCredentialsWritten: {StateAttested, StateWriting},
 	StateAttested:           {StateLocking},
 	StateLocking:            {StateLocking, StateLocked},
-	StateLocked:             {StateDone},
+	StateLocked:             {StateDone, StateLocking}, // relock: the read-back was incomplete
 	StateDone:               {},
 	StateFailed:             {},
 }

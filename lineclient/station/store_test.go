@@ -2,6 +2,7 @@ package station
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -79,6 +80,8 @@ func TestTransitionTable(t *testing.T) {
 		{StateLocking, StateLocked, true},
 		{StateLocking, StateDone, false},
 		{StateLocked, StateDone, true},
+		{StateLocked, StateLocking, true}, // relock
+		{StateLocked, StateAttested, false},
 		{StateDone, StateFailed, false},
 		{StateFailed, StateIdentified, false},
 		{StateLocking, StateFailed, true},
@@ -88,6 +91,63 @@ func TestTransitionTable(t *testing.T) {
 			t.Errorf("%s → %s: got %v, want %v", c.from, c.to, got, c.ok)
 		}
 	}
+}
+
+// driveToLocked takes key-generated module mac through export, import and
+// every step to locked.
+func driveToLocked(t testing.TB, s *Store, mac string) {
+	t.Helper()
+	m, err := s.Get(mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key [32]byte
+	if b, err := hex.DecodeString(m.SPKISHA256); err != nil || copy(key[:], b) != 32 {
+		t.Fatalf("spki %q: %v", m.SPKISHA256, err)
+	}
+	if _, err := s.BeginExport("lock-"+mac, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportReturn(&Return{ReturnID: "r-" + mac, CSRBatchID: "lock-" + mac,
+		DACs: []ReturnedDAC{{SPKISHA256: key, DER: []byte("dac " + mac), Serial: "0A"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func(string) (*Module, error){s.BeginWrite, func(m string) (*Module, error) { return s.CredentialsWritten(m, []byte{1}) },
+		s.RecordAttested, s.BeginLock, s.RecordLocked} {
+		if _, err := f(mac); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRelock: only a locked module can be locked again; the attempt is
+// counted, and the module goes back to locked and done as before.
+func TestRelock(t *testing.T) {
+	s, _ := openTest(t)
+	keyGen(t, s, 1)
+	mac := testMAC(1)
+	if _, err := s.Relock(mac); !errors.Is(err, ErrTransition) {
+		t.Fatalf("relock from key-generated: %v, want ErrTransition", err)
+	}
+	driveToLocked(t, s, mac)
+	before, _ := s.Get(mac)
+	m, err := s.Relock(mac)
+	if err != nil || m.State != StateLocking || m.LockAttempts != before.LockAttempts+1 || !m.LockingAt.Equal(before.LockingAt) {
+		t.Fatalf("relock: %+v %v", m, err)
+	}
+	if _, err := s.Relock(mac); !errors.Is(err, ErrTransition) {
+		t.Fatalf("relock from locking: %v, want ErrTransition", err)
+	}
+	if _, err := s.RecordLocked(mac); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.RecordDone(mac); err != nil || m.State != StateDone {
+		t.Fatalf("done after relock: %+v %v", m, err)
+	}
+	if _, err := s.Relock(mac); !errors.Is(err, ErrTransition) {
+		t.Fatalf("relock from done: %v, want ErrTransition", err)
+	}
+	mustNoViolations(t, s)
 }
 
 func TestLockRequiresAttestation(t *testing.T) {

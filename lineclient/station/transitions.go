@@ -150,6 +150,24 @@ func (s *Store) BeginLock(mac string) (*Module, error) {
 	})
 }
 
+// Relock records that a module the station recorded locked read its lock
+// state back incomplete, and that the lock sequence is run again ("relock":
+// locked → locking). LOCK is idempotent on the module (a burned step reports
+// already-burned), so a lock state read back right after a reboot, or a
+// read-back that disagrees with what the LOCK replies said, is settled by
+// locking again rather than by failing the module for good. The caller
+// bounds the number of relocks and fails the module after that.
+func (s *Store) Relock(mac string) (*Module, error) {
+	return s.transition("relock", mac, func(tx *bbolt.Tx, m *Module) error {
+		if m.State != StateLocked {
+			return fmt.Errorf("%w: relock from %s (only from locked)", ErrTransition, m.State)
+		}
+		m.State = StateLocking
+		m.LockAttempts++
+		return nil
+	})
+}
+
 // RecordLocked records that the module reported every lock step done
 // ("locked": locking → locked). Idempotent.
 func (s *Store) RecordLocked(mac string) (*Module, error) {
