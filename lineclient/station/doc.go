@@ -29,7 +29,7 @@
 //   - no DAC is lost: DACs enter the store in the transaction that marks their
 //     return batch consumed;
 //   - no module is locked without a written and attested DAC: begin-lock is
-//     allowed only from attested.
+//     allowed only from attested (and locking), relock only from locked.
 //
 // Indexes (by state, by batch, by SPKI) and counters (per state, per batch and
 // state) are maintained inside the same transactions, so status is a handful
