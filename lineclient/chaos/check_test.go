@@ -260,56 +260,96 @@ func (f *factory) checkModules(mods map[string]*simModule) (violations []string,
 	return violations, locked, lying
 }
 
+// manifestRows are a manifest's rows by module (MAC as in state files) →
+// DAC SHA-256, split by status.
+type manifestRows struct {
+	deployed map[string]string
+	unused   map[string]string
+}
+
 // checkManifest reads the line manifest and checks each row against the
-// module: fully locked, and holding exactly the DAC the row names. It returns
-// the rows by MAC.
-func checkManifest(path string, mods map[string]*simModule) (rows map[string]string, violations []string, err error) {
+// module: a deployed row's module is fully locked and holds exactly the DAC
+// the row names; an unused row's module (failed by the station after its
+// DAC was issued) holds that DAC or none, and never another.
+func checkManifest(path string, mods map[string]*simModule) (rows manifestRows, violations []string, err error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return rows, nil, err
 	}
 	defer fh.Close()
 	recs, err := csv.NewReader(fh).ReadAll()
 	if err != nil || len(recs) == 0 {
-		return nil, nil, fmt.Errorf("manifest %s: %v", path, err)
+		return rows, nil, fmt.Errorf("manifest %s: %v", path, err)
 	}
 	col := map[string]int{}
 	for i, h := range recs[0] {
 		col[h] = i
 	}
-	mi, mo := col["mac"], col["dac_sha256"]
-	if _, ok := col["mac"]; !ok {
-		return nil, nil, fmt.Errorf("manifest %s: no mac column", path)
+	for _, c := range []string{"mac", "dac_sha256", "status"} {
+		if _, ok := col[c]; !ok {
+			return rows, nil, fmt.Errorf("manifest %s: no %s column", path, c)
+		}
 	}
-	if _, ok := col["dac_sha256"]; !ok {
-		return nil, nil, fmt.Errorf("manifest %s: no dac_sha256 column", path)
-	}
-	rows = map[string]string{}
+	mi, mo, ms := col["mac"], col["dac_sha256"], col["status"]
+	rows = manifestRows{deployed: map[string]string{}, unused: map[string]string{}}
 	dacs := map[string]string{}
 	dacItem := fmt.Sprint(uint8(lineproto.ItemDAC))
 	for _, r := range recs[1:] {
-		mac, dac := macKey(r[mi]), strings.ToLower(r[mo])
-		if _, dup := rows[mac]; dup {
+		mac, dac, status := macKey(r[mi]), strings.ToLower(r[mo]), r[ms]
+		_, dup1 := rows.deployed[mac]
+		_, dup2 := rows.unused[mac]
+		if dup1 || dup2 {
 			violations = append(violations, fmt.Sprintf("manifest: module %s listed twice", r[mi]))
 		}
 		if other, dup := dacs[dac]; dup {
 			violations = append(violations, fmt.Sprintf("manifest: DAC %s on %s and %s", dac[:16], other, r[mi]))
 		}
-		rows[mac], dacs[dac] = dac, r[mi]
+		dacs[dac] = r[mi]
 		m, ok := mods[mac]
 		if !ok {
 			violations = append(violations, fmt.Sprintf("manifest: module %s not on any jig", r[mi]))
 			continue
 		}
-		if lineproto.LockMask(m.LockMask) != lineproto.LockMaskAll {
-			violations = append(violations, fmt.Sprintf("manifest: module %s listed done but lock mask %04b", r[mi], m.LockMask))
-		}
-		sum := sha256.Sum256(m.Items[dacItem])
-		if hex.EncodeToString(sum[:]) != dac {
-			violations = append(violations, fmt.Sprintf("manifest: module %s holds another DAC than the row says", r[mi]))
+		held := m.Items[dacItem]
+		sum := sha256.Sum256(held)
+		switch status {
+		case "deployed":
+			rows.deployed[mac] = dac
+			if lineproto.LockMask(m.LockMask) != lineproto.LockMaskAll {
+				violations = append(violations, fmt.Sprintf("manifest: module %s listed deployed but lock mask %04b", r[mi], m.LockMask))
+			}
+			if hex.EncodeToString(sum[:]) != dac {
+				violations = append(violations, fmt.Sprintf("manifest: module %s holds another DAC than the row says", r[mi]))
+			}
+		case "unused":
+			rows.unused[mac] = dac
+			if held != nil && hex.EncodeToString(sum[:]) != dac {
+				violations = append(violations, fmt.Sprintf("manifest: unused row of module %s names a DAC other than the one it holds", r[mi]))
+			}
+		default:
+			violations = append(violations, fmt.Sprintf("manifest: module %s has status %q", r[mi], status))
 		}
 	}
 	return rows, violations, nil
+}
+
+// spkiOf is the hex SHA-256 of the public key a simulated module's CSR
+// certified (its key, not a lying module's attestation key), or "".
+func spkiOf(m *simModule) string {
+	k, err := x509.ParsePKCS8PrivateKey(m.KeyPKCS8)
+	if err != nil {
+		return ""
+	}
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return ""
+	}
+	der, err := x509.MarshalPKIXPublicKey(ec.Public())
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:])
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -10,7 +10,8 @@
 //     finished batch the station imports the return bundle.
 //   - TestFaultyShift: a whole shift in rounds (keygen, export, ceremony,
 //     import, write/attest/lock, next modules on the jigs) on a simulator with
-//     line noise, dropped bytes, disconnects and reboots during lock, with the
+//     line noise, dropped bytes, disconnects, reboots during lock and lying
+//     modules (their DACs must be listed unused in the manifest), with the
 //     station SIGKILLed at random instants.
 //
 // Both end by checking the invariants of issues 5 and 8 against every source
