@@ -19,11 +19,11 @@ import (
 // (before the fix, "lock mask read back 0000" / "debug is still enabled
 // after lock" failed locked modules for good), and every module ends done.
 func TestSwapRightAfterLock(t *testing.T) {
-	f, err := sim.ParseFaults("noise=0.05,drop=0.05,reboot-during-lock=0.3")
+	f, err := sim.ParseFaults("noise=0.02,drop=0.02,reboot-during-lock=0.3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const jigs, perJig = 3, 3
+	const jigs, perJig = 2, 3
 	r := newRig(t, sim.Options{Count: jigs, ModulesPerJig: perJig, SwapPolls: 1,
 		Timing: sim.TimingFast, Seed: 11, Faults: f})
 	for i := range perJig {
