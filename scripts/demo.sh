@@ -339,7 +339,8 @@ check_one_dac() {
 summary() {
     printf '\n%s== Summary%s (%ds)\n' "$B" "$N" "$((SECONDS - START))"
     if [ -f "$OUT/manifest.csv" ]; then
-        say "modules provisioned, attested and locked: $(($(wc -l <"$OUT/manifest.csv") - 1)) of $MODULES (manifest rows)"
+        # Deployed rows only: unused rows are DACs of failed modules (docs/manifest.md).
+        say "modules provisioned, attested and locked: $(awk -F, 'NR > 1 && $13 == "deployed"' "$OUT/manifest.csv" | wc -l) of $MODULES (deployed manifest rows)"
     fi
     if [ -f "$LOGS/sign.log" ]; then
         say "DACs issued by the ceremony: $(sed -n 's/^ *issued *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1), refused: $(sed -n 's/^ *refused *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1)"
