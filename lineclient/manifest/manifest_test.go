@@ -131,6 +131,8 @@ func TestReaderRefusesBadRows(t *testing.T) {
 
 func FuzzReader(f *testing.F) {
 	f.Add(strings.Join(Header, ",") + "\n24:0a:c4:00:00:01,SN,01,00,FFF1,8000,1,20202021,MT:Y.K9042C00KA0648G00,34970112332,b,2026-01-01T00:00:00Z\n")
+	f.Add(strings.Join(Header, ",") + "\n24:0a:c4:00:00:01,SN,01,00,FFF1,8000,1,20202021,MT:Y.K9042C00KA0648G00,34970112332,b,2026-01-01T00:00:00Z,deployed,\n" +
+		"24:0a:c4:00:00:02,SN,02," + strings.Repeat("0", 64) + ",FFF1,8000,,,,,b,,unused,lying-module\n")
 	f.Add("mac\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		r, err := NewReader(strings.NewReader(in))
