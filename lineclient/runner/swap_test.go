@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -40,4 +41,40 @@ func TestSwapRightAfterLock(t *testing.T) {
 	if st[station.StateDone] != jigs*perJig {
 		t.Fatalf("states %v, want %d done", st, jigs*perJig)
 	}
+}
+
+// TestDefaultsSwapModules: with the station's and the simulator's default
+// settings (settled modules polled every 500 ms; a locked module swapped
+// after 3 polls in a row), a jig fed two modules gets its second one while
+// the station runs, in one run: the first is finished, taken off, and the
+// second's key is generated. (Before, the simulator waited for 1 s without a
+// frame, which the station's polls never allowed: no module was ever swapped.)
+func TestDefaultsSwapModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("default poll intervals: seconds")
+	}
+	r := newRig(t, sim.Options{Count: 2, ModulesPerJig: 2, Timing: sim.TimingFast, Seed: 12})
+	r.run(r.sim.Ports(), 500*time.Millisecond)
+	r.answerBatch("b1")
+	cfg := Config{Ports: r.sim.Ports(), Open: openPTY, UntilIdle: true, IdleTimeout: 3 * time.Second}
+	run, err := New(cfg, r.prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tot, err := run.Run(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.states()
+	if st[station.StateDone] != 2 || st[station.StateKeyGenerated] != 2 || tot.CSRs != 2 {
+		t.Fatalf("after one run with default polls: %v, totals %+v; want the 2 first modules done and the 2 next ones keyed", st, tot)
+	}
+	for j := range 2 {
+		if id, _ := r.sim.Jig(j).Current(); id != 2*j+1 {
+			t.Errorf("jig %d holds module %d, want %d", j, id, 2*j+1)
+		}
+	}
+	r.checkInvariants()
 }
