@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,18 +49,20 @@ func BenchmarkCeremony(b *testing.B) {
 	f := newFixture(b)
 	in := b.TempDir()
 	path := f.writeBatchStream(in, n)
-	raw := rawSignRate(b, f, 3*time.Second)
+	raw, rawCPU := rawSignRate(b, f, 3*time.Second)
 
 	b.ResetTimer()
 	var res *Result
 	var elapsed time.Duration
 	var peak, peakAnon int64
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		out := b.TempDir()
 		f.db.Close()
 		f.reopenDB() // a fresh log each iteration would need a fresh fixture; one iteration is the norm (-benchtime 1x)
 		resetPeakRSS()
 		stopSampling := sampleAnon(&peakAnon)
+		cpu0 := processCPU()
 		t0 := time.Now()
 		bt, bnd, err := OpenBatch(path, []age.Identity{f.applID}, f.stations, f.dir)
 		if err != nil {
@@ -72,6 +76,7 @@ func BenchmarkCeremony(b *testing.B) {
 			b.Fatal(err)
 		}
 		elapsed = time.Since(t0)
+		cpu = processCPU() - cpu0
 		stopSampling()
 		peak = peakRSS()
 		if i+1 < b.N {
@@ -85,10 +90,16 @@ func BenchmarkCeremony(b *testing.B) {
 	b.ReportMetric(rate/raw, "ratio")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 	b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MB")
+	dacCPU := cpu / time.Duration(max(res.IssuedNow, 1))
+	b.ReportMetric(float64(dacCPU.Microseconds()), "cpu-us/dac")
+	b.ReportMetric(float64(rawCPU.Microseconds()), "cpu-us/raw-sign")
 	fmt.Printf("ceremony: %d CSRs end to end in %s: %.0f DACs/s; raw single-session C_Sign %.0f/s; ratio %.2f (target >= 0.5); issuing phase %.0f DACs/s\n",
 		n, elapsed.Round(time.Millisecond), rate, raw, rate/raw, res.SignRate)
 	fmt.Printf("ceremony: phases: open %s, check %s, issue %s, bundle %s\n", (elapsed - res.CheckElapsed - res.IssueElapsed - res.WriteElapsed).Round(time.Millisecond),
 		res.CheckElapsed.Round(time.Millisecond), res.IssueElapsed.Round(time.Millisecond), res.WriteElapsed.Round(time.Millisecond))
+	fmt.Printf("ceremony: CPU time %s (%.2f cores busy on average of %d): %s per DAC; a raw C_Sign costs %s; on %d idle cores the ratio could reach %.2f\n",
+		cpu.Round(time.Millisecond), cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU(), dacCPU, rawCPU, runtime.NumCPU(),
+		float64(runtime.NumCPU())*rawCPU.Seconds()/dacCPU.Seconds())
 	fmt.Printf("ceremony: peak RSS %d MB (VmHWM, counts the bbolt file pages mapped in), peak anonymous RSS %d MB (sampled every 20 ms)\n",
 		peak>>20, peakAnon>>20)
 }
@@ -134,8 +145,9 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 }
 
 // rawSignRate signs SHA-256 digests with the PAI key on one session of its
-// own, straight through PKCS#11 (C_SignInit + C_Sign, nothing verified).
-func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
+// own, straight through PKCS#11 (C_SignInit + C_Sign, nothing verified), and
+// returns the rate and the process CPU time one signature took.
+func rawSignRate(b *testing.B, f *fixture, d time.Duration) (float64, time.Duration) {
 	b.Helper()
 	p := pkcs11.New(hsm.DefaultModule)
 	if p == nil {
@@ -181,6 +193,7 @@ func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
 	digest := sha256.Sum256([]byte("raw C_Sign baseline"))
 	mech := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}
 	count := 0
+	cpu0 := processCPU()
 	t0 := time.Now()
 	for time.Since(t0) < d {
 		if err := p.SignInit(sh, mech, objs[0]); err != nil {
@@ -191,7 +204,16 @@ func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
 		}
 		count++
 	}
-	return float64(count) / time.Since(t0).Seconds()
+	return float64(count) / time.Since(t0).Seconds(), (processCPU() - cpu0) / time.Duration(count)
+}
+
+// processCPU is the user + system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func isRV(err error, rv uint) bool {

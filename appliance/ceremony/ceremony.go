@@ -20,7 +20,11 @@ import (
 // Issuer is the PAI the ceremony signs with.
 type Issuer struct {
 	PAI, PAA *x509.Certificate
-	Signer   crypto.Signer // the PAI key, in the HSM
+	// Signer is the PAI key, in the HSM. It may leave the verification of
+	// its signatures to its caller (hsm.Key.X509Signer): every DAC
+	// signature is verified, once, by x509.CreateCertificate inside
+	// matter.IssueCertificate, with the PAI's public key.
+	Signer crypto.Signer
 	// Random draws serial numbers: C_GenerateRandom on the token.
 	Random func(n int) ([]byte, error)
 }

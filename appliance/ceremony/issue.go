@@ -268,13 +268,9 @@ func (r *Runner) issueOne(c *issuance.Ceremony, j *job, fullChain bool) error {
 	if err != nil {
 		return fmt.Errorf("csr %d: dac template: %w", j.req.Index, err)
 	}
-	der, err := matter.IssueCertificate(tmpl, r.Issuer.PAI, j.pub, r.Issuer.Signer, matter.DAC)
+	dac, err := matter.IssueParsed(tmpl, r.Issuer.PAI, j.pub, r.Issuer.Signer, matter.DAC)
 	if err != nil {
 		return fmt.Errorf("csr %d: %w", j.req.Index, err)
-	}
-	dac, err := x509.ParseCertificate(der)
-	if err != nil {
-		return fmt.Errorf("csr %d: issued dac does not parse: %w", j.req.Index, err)
 	}
 	now := r.now()
 	if fullChain {
@@ -285,7 +281,7 @@ func (r *Runner) issueOne(c *issuance.Ceremony, j *job, fullChain bool) error {
 	if err := checkIssued(dac, r.Issuer.PAI, c, j, now); err != nil {
 		return fmt.Errorf("csr %d: issued dac: %w", j.req.Index, err)
 	}
-	j.der = der
+	j.der = dac.Raw
 	return nil
 }
 
@@ -307,18 +303,10 @@ func checkIssued(dac, pai *x509.Certificate, c *issuance.Ceremony, j *job, now t
 	if !ids.HasVID || !ids.HasPID || ids.VID != j.req.VID || ids.PID != j.req.PID {
 		return fmt.Errorf("subject says %s, %04X/%04X was asked for", ids, j.req.VID, j.req.PID)
 	}
-	if !bytes.Equal(dac.RawSubjectPublicKeyInfo, mustSPKI(j)) {
+	if sha256.Sum256(dac.RawSubjectPublicKeyInfo) != j.spki {
 		return errors.New("certifies another key than the csr's")
 	}
 	return nil
-}
-
-func mustSPKI(j *job) []byte {
-	b, err := x509.MarshalPKIXPublicKey(j.pub)
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // commitChunk is the named transaction "commit-dacs": each DAC of the chunk

@@ -111,7 +111,7 @@ func signAction(c *cli.Context) error {
 	}
 	r := &ceremony.Runner{
 		DB: h.DB(), Policy: pol, PolicySHA256: polSum,
-		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.Signer(), Random: u.Token.Random},
+		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.X509Signer(), Random: u.Token.Random},
 		Log:       ceremony.AuditRecorder{Log: lg, Signer: cs},
 		Appliance: ns, Officer: c.String("officer"), ChunkSize: c.Int("commit-every"),
 	}
