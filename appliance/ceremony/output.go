@@ -170,7 +170,11 @@ func (r *Runner) recordBundle(c *issuance.Ceremony, name, sum, manifestSum strin
 // buildPayload spools the return bundle's files from the issuance store.
 func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issuance.Ceremony) error {
 	note := []byte(c.Checkpoint)
-	err := writeFile(bld, DACFile, func(w *bufio.Writer) error {
+	prove, err := r.Log.Prover(note, c.CheckpointSize)
+	if err != nil {
+		return fmt.Errorf("return bundle: audit checkpoint: %w", err)
+	}
+	err = writeFile(bld, DACFile, func(w *bufio.Writer) error {
 		enc := json.NewEncoder(w)
 		n := 0
 		return r.DB.View(func(tx *bbolt.Tx) error {
@@ -178,7 +182,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				if n%1024 == 0 && ctx.Err() != nil {
 					return ctx.Err()
 				}
-				proof, err := r.Log.Proof(d.LogIndex, c.CheckpointSize, note)
+				proof, err := prove(tx, d.LogIndex)
 				if err != nil {
 					return fmt.Errorf("dac %s: tlog proof: %w", d.SerialHex(), err)
 				}
