@@ -386,7 +386,9 @@ func (r *Runner) issueAll(ctx context.Context, b *Batch, c *issuance.Ceremony) e
 		if err := issuance.Refusals(tx, b.ID, func(rf issuance.Refusal) error { skip.set(rf.Index); return nil }); err != nil {
 			return err
 		}
-		return issuance.BatchIssuedIndexes(tx, b.ID, func(i uint32) error { skip.set(i); done++; return nil })
+		err := issuance.BatchIssuedIndexes(tx, b.ID, func(i uint32) error { skip.set(i); done++; return nil })
+		dropMapped(tx) // the scan read every record page of the batch
+		return err
 	})
 	if err != nil {
 		return err

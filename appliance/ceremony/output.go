@@ -182,6 +182,9 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				if n%1024 == 0 && ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if n%4096 == 4095 {
+					dropMapped(tx) // every record page is read once (see dropMapped)
+				}
 				proof, err := prove(tx, d.LogIndex)
 				if err != nil {
 					return fmt.Errorf("dac %s: tlog proof: %w", d.SerialHex(), err)
