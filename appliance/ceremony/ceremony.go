@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/appliance/policy"
 	"github.com/dacline/dacline/shared/matter"
@@ -387,7 +388,7 @@ func (r *Runner) issueAll(ctx context.Context, b *Batch, c *issuance.Ceremony) e
 			return err
 		}
 		err := issuance.BatchIssuedIndexes(tx, b.ID, func(i uint32) error { skip.set(i); done++; return nil })
-		dropMapped(tx) // the scan read every record page of the batch
+		boltmem.Release(tx) // the scan read every record page of the batch
 		return err
 	})
 	if err != nil {

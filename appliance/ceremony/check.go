@@ -10,6 +10,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/appliance/policy"
 	"github.com/dacline/dacline/shared/matter"
@@ -120,7 +121,7 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 		}
 		reqs = reqs[:0]
 		if blocks++; blocks%8 == 0 {
-			dropMapped(tx) // the key index lookups touch pages all over it
+			boltmem.Release(tx) // the key index lookups touch pages all over it
 		}
 		return nil
 	}

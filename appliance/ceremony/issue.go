@@ -15,6 +15,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/shared/matter"
 )
@@ -309,7 +310,7 @@ func checkIssued(dac, pai *x509.Certificate, c *issuance.Ceremony, j *job, now t
 	return nil
 }
 
-// dropEvery is how many chunks are committed between two dropMapped calls
+// dropEvery is how many chunks are committed between two boltmem.Release calls
 // (4096 DACs with the default chunk size), which keeps the database pages
 // a ceremony touched out of its RSS at a cost of a few hundred madvise calls
 // for a million DACs.
@@ -342,7 +343,7 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 			return err
 		}
 		if ch.n%dropEvery == 0 {
-			dropMapped(tx)
+			boltmem.Release(tx)
 		}
 		return nil
 	})

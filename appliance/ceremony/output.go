@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 )
 
@@ -183,7 +184,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 					return ctx.Err()
 				}
 				if n%4096 == 4095 {
-					dropMapped(tx) // every record page is read once (see dropMapped)
+					boltmem.Release(tx) // every record page is read once (see boltmem.Release)
 				}
 				proof, err := prove(tx, d.LogIndex)
 				if err != nil {
