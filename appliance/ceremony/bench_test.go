@@ -69,7 +69,10 @@ func BenchmarkCeremony(b *testing.B) {
 			b.Fatal(err)
 		}
 		r := f.runner()
-		r.ChunkSize = 0 // the default, 256
+		r.ChunkSize = 0 // the default
+		if v := os.Getenv("DACLINE_BENCH_CHUNK"); v != "" {
+			r.ChunkSize, _ = strconv.Atoi(v)
+		}
 		res, err = r.Run(context.Background(), bt, Options{OutDir: out})
 		bnd.Close()
 		if err != nil {

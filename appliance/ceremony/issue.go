@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
@@ -146,15 +145,12 @@ func (r *Runner) produce(ctx context.Context, b *Batch, skip bitset, out chan<- 
 		}
 		// The CSR passed ParseDACCSR (signature included) in the check of
 		// this same, hash-verified batch; here only its key is needed.
-		csr, err := x509.ParseCertificateRequest(req.CSR)
+		pub, spki, err := csrPublicKey(req.CSR)
 		if err != nil {
-			return fmt.Errorf("csr %d: re-parse of an accepted csr failed: %w", req.Index, err)
+			return fmt.Errorf("csr %d: reading the key of an accepted csr failed: %w", req.Index, err)
 		}
-		pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
-		if !ok || pub.Curve != elliptic.P256() {
-			return fmt.Errorf("csr %d: accepted csr has no P-256 key", req.Index)
-		}
-		cur.jobs = append(cur.jobs, &job{req: req, pub: pub, spki: sha256.Sum256(csr.RawSubjectPublicKeyInfo)})
+		req.CSR = nil // the job keeps the key, not the request
+		cur.jobs = append(cur.jobs, &job{req: req, pub: pub, spki: sha256.Sum256(spki)})
 		if len(cur.jobs) == size {
 			return flush()
 		}
