@@ -110,7 +110,6 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 	reqs := make([]Request, 0, block)
 	csrs := make([]*matter.CSR, block)
 	errs := make([]error, block)
-	blocks := 0
 	flush := func(tx *bbolt.Tx) error {
 		parallel(len(reqs), workers, func(i int) { csrs[i], errs[i] = matter.ParseDACCSR(reqs[i].CSR) })
 		for i, r := range reqs {
@@ -120,9 +119,7 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 			csrs[i], errs[i] = nil, nil
 		}
 		reqs = reqs[:0]
-		if blocks++; blocks%8 == 0 {
-			boltmem.Release(tx) // the key index lookups touch pages all over it
-		}
+		boltmem.ReleaseAbove(tx, mappedLimit) // the key index lookups touch pages all over it
 		return nil
 	}
 	err = db.View(func(tx *bbolt.Tx) error {

@@ -306,11 +306,13 @@ func checkIssued(dac, pai *x509.Certificate, c *issuance.Ceremony, j *job, now t
 	return nil
 }
 
-// dropEvery is how many chunks are committed between two boltmem.Release calls
-// (4096 DACs with the default chunk size), which keeps the database pages
-// a ceremony touched out of its RSS at a cost of a few hundred madvise calls
-// for a million DACs.
-const dropEvery = 16
+// mappedLimit is the resident file-backed memory (mostly database pages
+// bbolt read through its map) above which the ceremony hands the pages
+// back (boltmem.ReleaseAbove), checked at every commit, every check block
+// and every 256 DACs written out. Random index lookups each map a 64 KB
+// fault-around window, so one 256-DAC commit can add a few tens of MB on
+// top; a 1,000,000-DAC ceremony stays far below 300 MB.
+const mappedLimit = 64 << 20
 
 // commitChunk is the named transaction "commit-dacs": each DAC of the chunk
 // goes into the issuance store with its dac-issued audit entry, and the
@@ -338,9 +340,7 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 		if err := issuance.PutCeremony(tx, &next); err != nil {
 			return err
 		}
-		if ch.n%dropEvery == 0 {
-			boltmem.Release(tx)
-		}
+		boltmem.ReleaseAbove(tx, mappedLimit)
 		return nil
 	})
 	if err != nil {

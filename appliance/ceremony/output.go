@@ -183,8 +183,8 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				if n%1024 == 0 && ctx.Err() != nil {
 					return ctx.Err()
 				}
-				if n%4096 == 4095 {
-					boltmem.Release(tx) // every record page is read once (see boltmem.Release)
+				if n%256 == 255 {
+					boltmem.ReleaseAbove(tx, mappedLimit) // every record page is read once
 				}
 				proof, err := prove(tx, d.LogIndex)
 				if err != nil {

@@ -121,6 +121,7 @@ func signAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	ceremony.LimitMemory()
 	res, err := r.Run(ctx, b, ceremony.Options{DryRun: dry, OutDir: out})
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {

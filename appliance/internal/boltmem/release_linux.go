@@ -1,6 +1,10 @@
 package boltmem
 
 import (
+	"bytes"
+	"os"
+	"strconv"
+
 	"go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
@@ -27,4 +31,39 @@ func Release(tx *bbolt.Tx) {
 	}
 	// The map is not Go memory: pass its address as the uintptr bbolt gives.
 	_, _, _ = unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(size), unix.MADV_DONTNEED)
+}
+
+// ReleaseAbove calls Release when the process's resident file-backed memory
+// (the "shared" field of /proc/self/statm: mapped file pages, the
+// database's among them) is above limit bytes, and reports whether it did.
+// Cheap enough to call after every commit: a small store is never
+// released (and never faulted in again), a large one is kept near limit.
+// Every random page bbolt reads maps the kernel's whole fault-around window
+// (64 KB by default), so a few thousand index lookups are enough to map
+// hundreds of megabytes.
+func ReleaseAbove(tx *bbolt.Tx, limit int64) bool {
+	if residentShared() <= limit {
+		return false
+	}
+	Release(tx)
+	return true
+}
+
+var pageSize = int64(os.Getpagesize())
+
+// residentShared is the shared resident size in bytes, 0 when unknown.
+func residentShared() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(data)
+	if len(f) < 3 {
+		return 0
+	}
+	n, err := strconv.ParseInt(string(f[2]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n * pageSize
 }
