@@ -30,7 +30,8 @@ import (
 )
 
 // BenchEnv sets the batch size of BenchmarkCeremony (default 100,000; CI
-// runs a smaller one).
+// runs a smaller one). DACLINE_BENCH_CHUNK and DACLINE_BENCH_WORKERS, when
+// set, override the Runner's ChunkSize and Workers for experiments.
 const BenchEnv = "DACLINE_BENCH_CSRS"
 
 // BenchmarkCeremony runs one whole ceremony of N CSRs on SoftHSM2 — decrypt
@@ -75,6 +76,9 @@ func BenchmarkCeremony(b *testing.B) {
 		r.ChunkSize = 0 // the default
 		if v := os.Getenv("DACLINE_BENCH_CHUNK"); v != "" {
 			r.ChunkSize, _ = strconv.Atoi(v)
+		}
+		if v := os.Getenv("DACLINE_BENCH_WORKERS"); v != "" {
+			r.Workers, _ = strconv.Atoi(v)
 		}
 		res, err = r.Run(context.Background(), bt, Options{OutDir: out})
 		bnd.Close()
