@@ -42,9 +42,17 @@ test: setup
     go vet ./...
     go test -race -count=1 -timeout 20m ./...
 
-# Benchmarks with figures and ratios against baselines measured in the same run.
-bench: setup build
+# One benchmark report: ceremony vs raw C_Sign vs openssl, bundles, station ports, audit (sizes: see scripts/bench.sh).
+bench: setup
+    bash scripts/bench.sh
+
+# Every benchmark of every package once, raw go test output.
+bench-all: setup
     go test -run '^$' -bench . -benchtime 1x -timeout 30m ./...
+
+# Kill the station, kill the ceremony, run a shift on a faulty line; check every invariant (sizes: see scripts/chaos.sh).
+chaos: setup
+    bash scripts/chaos.sh
 
 # Every fuzz target for a short while each.
 fuzz seconds="10": setup

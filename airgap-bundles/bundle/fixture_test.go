@@ -99,11 +99,12 @@ func fixedID(b byte) BatchID {
 	return id
 }
 
-// csrLines returns n lines of a csrs.jsonl payload.
+// csrLines returns n lines of a csrs.jsonl payload (valid lines of the
+// format; the csr is base64 of bytes that are not a real CSR).
 func csrLines(n int) string {
 	var sb strings.Builder
 	for i := range n {
-		fmt.Fprintf(&sb, "{\"id\":\"mod-%06d\",\"csr\":\"MIIBDzCBtgIBADBUMQswCQYDVQQGEwJVUzEX%06d\"}\n", i, i)
+		fmt.Fprintf(&sb, "{\"id\":\"mod-%06d\",\"csr\":\"MIIBDzCBtgIBADBUMQswCQYDVQQGEwJVUzEX%06dAA\"}\n", i, i)
 	}
 	return sb.String()
 }

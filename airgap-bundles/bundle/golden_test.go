@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden bundles in ../testdata/golden (age output is randomized: only when the format changes)")
@@ -48,7 +51,7 @@ func goldenCases(t testing.TB, f *fixture) []goldenCase {
 			hdr:       Header{Kind: KindCSRBatch, BatchID: fixedID(0x20), Created: fixedTime, Counts: map[string]int64{"csrs": 3}, Labels: map[string]string{"vid": "FFF1", "pid": "8000"}},
 			sender:    func(f *fixture) *party { return f.station },
 			recipient: func(f *fixture) *party { return f.appliance },
-			files:     []payloadFile{{"csrs.jsonl", csrLines(3)}},
+			files:     []payloadFile{{CSRFile, csrLines(3)}},
 		},
 		{
 			file: "dac-batch-appliance-1-" + fixedID(0x30).String() + ".age",
@@ -57,11 +60,12 @@ func goldenCases(t testing.TB, f *fixture) []goldenCase {
 			sender:    func(f *fixture) *party { return f.appliance },
 			recipient: func(f *fixture) *party { return f.station },
 			files: []payloadFile{
-				{"dacs.jsonl", `{"id":"mod-000000","spki_sha256":"00","dac":"MIIB"}` + "\n" + `{"id":"mod-000001","spki_sha256":"01","dac":"MIIC"}` + "\n"},
-				{"refusals.jsonl", `{"id":"mod-000002","reason":"csr signature invalid"}` + "\n"},
-				{"pai.der", "\x30\x82\x01\x00not-a-real-pai"},
-				{"checkpoint.txt", "dacline.dev/log/appliance-1\n3\nAAAA\n"},
-				{"proofs.jsonl", `{"index":0}` + "\n" + `{"index":1}` + "\n"},
+				{DACFile, `{"id":"mod-000000","index":0,"spki_sha256":"` + strings.Repeat("00", 32) + `","dac":"MIIB","vid":"FFF1","pid":"8000","serial":"0A","log_index":3,"tlog_proof":"c2sp.org/tlog-proof@v1\nindex 3\n"}` + "\n" +
+					`{"id":"mod-000001","index":1,"spki_sha256":"` + strings.Repeat("01", 32) + `","dac":"MIIC","vid":"FFF1","pid":"8000","serial":"0B","log_index":4,"tlog_proof":"c2sp.org/tlog-proof@v1\nindex 4\n"}` + "\n"},
+				{RefusalFile, `{"id":"mod-000002","index":2,"reason":"bad-csr-signature","detail":"csr signature invalid","log_index":5}` + "\n"},
+				{PAIFile, "\x30\x82\x01\x00not-a-real-pai"},
+				{PAAFile, "\x30\x82\x01\x00not-a-real-paa"},
+				{CheckpointFile, "appliance-1\n6\nAAAA\n"},
 			},
 		},
 		{
@@ -122,6 +126,27 @@ func TestGoldenBundles(t *testing.T) {
 				if m.Files[i].Name != pf.name || got[pf.name] != pf.content {
 					t.Errorf("file %d: %s differs", i, pf.name)
 				}
+				// The batch payloads are valid lines of FORMAT.md §8.
+				var line any
+				switch pf.name {
+				case CSRFile:
+					line = &CSRLine{}
+				case DACFile:
+					line = &DACLine{}
+				case RefusalFile:
+					line = &RefusalLine{}
+				default:
+					continue
+				}
+				lr := NewLineReader(strings.NewReader(got[pf.name]), pf.name, MaxDACLine)
+				for {
+					if err := lr.Next(line); errors.Is(err, io.EOF) {
+						break
+					} else if err != nil {
+						t.Error(err)
+						break
+					}
+				}
 			}
 			// The same bundle read by the wrong party is refused.
 			if c.recipient != nil {
@@ -137,11 +162,7 @@ func TestGoldenBundles(t *testing.T) {
 // TestAgeAndTarCLI opens bundles the way an auditor does: `age -d -i key bundle | tar -tv`,
 // then extracts them and checks the hashes with sha256sum against the manifest.
 func TestAgeAndTarCLI(t *testing.T) {
-	for _, tool := range []string{"age", "tar", "sha256sum"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (just setup)", tool)
-		}
-	}
+	testenv.RequireTool(t, "age", "tar", "sha256sum")
 	f := newFixture(t)
 	dir := t.TempDir()
 	h := Header{Kind: KindDACBatch, Created: fixedTime}

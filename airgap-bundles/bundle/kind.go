@@ -44,9 +44,9 @@ func (k Kind) RequiredFiles() []string {
 	case KindEnrollment:
 		return []string{"station.json"}
 	case KindCSRBatch:
-		return []string{"csrs.jsonl"}
+		return []string{CSRFile}
 	case KindDACBatch:
-		return []string{"dacs.jsonl"}
+		return []string{DACFile}
 	}
 	return nil
 }

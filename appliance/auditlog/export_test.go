@@ -60,7 +60,7 @@ func TestExportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v, Proofs: proofs,
+	r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v, VerifierKey: f.vkey, Proofs: proofs,
 		Known: []shared.NamedFile{{Name: "export-1", Data: res1.Signed}}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestExportBundle(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ := note.NewVerifier(f.vkey)
-		r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v})
+		r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v, VerifierKey: f.vkey})
 		closeFn()
 		if err != nil || !r.OK() || r.TreeSize != res.Checkpoint.Size {
 			t.Fatalf("verify %s: %v %+v", p, err, r.Discrepancies)

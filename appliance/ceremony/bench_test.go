@@ -124,7 +124,7 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 		f.t.Fatal(err)
 	}
 	defer bld.Close()
-	w, err := bld.Create(CSRFile)
+	w, err := bld.Create(bundle.CSRFile)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 			if der == nil {
 				f.t.Fatal("CreateCertificateRequest failed")
 			}
-			if err := enc.Encode(CSRLine{ID: fmt.Sprintf("m%07d", start+i), CSR: der}); err != nil {
+			if err := enc.Encode(bundle.CSRLine{ID: fmt.Sprintf("m%07d", start+i), CSR: der}); err != nil {
 				f.t.Fatal(err)
 			}
 		}

@@ -80,7 +80,7 @@ func TestFullCeremonyWithRefusals(t *testing.T) {
 		}
 	}
 	f.checkDACs(r)
-	for _, name := range []string{PAIFile, PAAFile, CheckpointFn} {
+	for _, name := range []string{bundle.PAIFile, bundle.PAAFile, bundle.CheckpointFile} {
 		if len(r.files[name]) == 0 {
 			t.Errorf("return bundle lacks %s", name)
 		}

@@ -174,7 +174,7 @@ func newCSR(t testing.TB, key any) []byte {
 // writeBatch writes a csr-batch bundle from line-1 into dir and returns its path.
 func (f *fixture) writeBatch(dir string, id bundle.BatchID, specs []csrSpec) string {
 	f.t.Helper()
-	lines := make([]CSRLine, len(specs))
+	lines := make([]bundle.CSRLine, len(specs))
 	for i, s := range specs {
 		der := newCSR(f.t, s.key)
 		if s.corrupt {
@@ -184,12 +184,12 @@ func (f *fixture) writeBatch(dir string, id bundle.BatchID, specs []csrSpec) str
 		if vid == "" {
 			vid, pid = "FFF1", "8000"
 		}
-		lines[i] = CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", i>>8&0xff, i&0xff), VID: vid, PID: pid, CSR: der}
+		lines[i] = bundle.CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", i>>8&0xff, i&0xff), VID: vid, PID: pid, CSR: der}
 	}
 	return f.writeLines(dir, id, lines)
 }
 
-func (f *fixture) writeLines(dir string, id bundle.BatchID, lines []CSRLine) string {
+func (f *fixture) writeLines(dir string, id bundle.BatchID, lines []bundle.CSRLine) string {
 	f.t.Helper()
 	b, err := bundle.NewBuilder(bundle.Header{Kind: bundle.KindCSRBatch, BatchID: id, Sender: "line-1",
 		Counts: map[string]int64{"csrs": int64(len(lines))}}, f.dir)
@@ -197,7 +197,7 @@ func (f *fixture) writeLines(dir string, id bundle.BatchID, lines []CSRLine) str
 		f.t.Fatal(err)
 	}
 	defer b.Close()
-	w, err := b.Create(CSRFile)
+	w, err := b.Create(bundle.CSRFile)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -240,8 +240,8 @@ func (f *fixture) sign(path, out string) (*Result, error) {
 type returned struct {
 	manifestRaw []byte
 	files       map[string][]byte
-	dacs        []DACLine
-	refusals    []RefusalLine
+	dacs        []bundle.DACLine
+	refusals    []bundle.RefusalLine
 }
 
 func (f *fixture) readReturn(path string) *returned {
@@ -268,22 +268,24 @@ func (f *fixture) readReturn(path string) *returned {
 		}
 		r.files[fe.Name], _ = io.ReadAll(sr)
 	}
-	for _, l := range bytes.Split(bytes.TrimSuffix(r.files[DACFile], []byte("\n")), []byte("\n")) {
-		if len(l) == 0 {
-			continue
-		}
-		var d DACLine
-		if err := json.Unmarshal(l, &d); err != nil {
+	// Read back with the station's strict reader: what the ceremony writes
+	// must pass it.
+	lr := bundle.NewLineReader(bytes.NewReader(r.files[bundle.DACFile]), bundle.DACFile, bundle.MaxDACLine)
+	for {
+		var d bundle.DACLine
+		if err := lr.Next(&d); err == io.EOF {
+			break
+		} else if err != nil {
 			f.t.Fatal(err)
 		}
 		r.dacs = append(r.dacs, d)
 	}
-	for _, l := range bytes.Split(bytes.TrimSuffix(r.files[RefusalFile], []byte("\n")), []byte("\n")) {
-		if len(l) == 0 {
-			continue
-		}
-		var d RefusalLine
-		if err := json.Unmarshal(l, &d); err != nil {
+	lr = bundle.NewLineReader(bytes.NewReader(r.files[bundle.RefusalFile]), bundle.RefusalFile, bundle.MaxRefusalLine)
+	for {
+		var d bundle.RefusalLine
+		if err := lr.Next(&d); err == io.EOF {
+			break
+		} else if err != nil {
 			f.t.Fatal(err)
 		}
 		r.refusals = append(r.refusals, d)

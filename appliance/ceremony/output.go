@@ -175,8 +175,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 	if err != nil {
 		return fmt.Errorf("return bundle: audit checkpoint: %w", err)
 	}
-	err = writeFile(bld, DACFile, func(w *bufio.Writer) error {
-		enc := json.NewEncoder(w)
+	err = writeLines(bld, bundle.DACFile, bundle.MaxDACLine, func(w *bundle.LineWriter) error {
 		n := 0
 		return r.DB.View(func(tx *bbolt.Tx) error {
 			return issuance.BatchDACs(tx, c.BatchID, func(d *issuance.DACRecord) error {
@@ -192,7 +191,7 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 				}
 				n++
 				crashPoint("bundle-write")
-				return enc.Encode(DACLine{
+				return w.Write(bundle.DACLine{
 					ID: d.ModuleID, Index: d.Index, SPKISHA256: issuance.HexHash(d.SPKIHash), DAC: d.DER,
 					VID: fmt.Sprintf("%04X", d.VID), PID: fmt.Sprintf("%04X", d.PID), Serial: d.SerialHex(),
 					LogIndex: d.LogIndex, TLogProof: string(proof),
@@ -203,11 +202,10 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 	if err != nil {
 		return err
 	}
-	err = writeFile(bld, RefusalFile, func(w *bufio.Writer) error {
-		enc := json.NewEncoder(w)
+	err = writeLines(bld, bundle.RefusalFile, bundle.MaxRefusalLine, func(w *bundle.LineWriter) error {
 		return r.DB.View(func(tx *bbolt.Tx) error {
 			return issuance.Refusals(tx, c.BatchID, func(rf issuance.Refusal) error {
-				return enc.Encode(RefusalLine{ID: rf.ModuleID, Index: rf.Index, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
+				return w.Write(bundle.RefusalLine{ID: rf.ModuleID, Index: rf.Index, Reason: rf.Reason, Detail: rf.Detail, LogIndex: rf.LogIndex})
 			})
 		})
 	})
@@ -218,15 +216,33 @@ func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issua
 		name string
 		data []byte
 	}{
-		{PAIFile, r.Issuer.PAI.Raw},
-		{PAAFile, r.Issuer.PAA.Raw},
-		{CheckpointFn, note},
+		{bundle.PAIFile, r.Issuer.PAI.Raw},
+		{bundle.PAAFile, r.Issuer.PAA.Raw},
+		{bundle.CheckpointFile, note},
 	} {
 		if err := writeFile(bld, f.name, func(w *bufio.Writer) error { _, err := w.Write(f.data); return err }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeLines writes a .jsonl payload file with the bundle package's line writer.
+func writeLines(bld *bundle.Builder, name string, max int, fill func(*bundle.LineWriter) error) error {
+	fw, err := bld.Create(name)
+	if err != nil {
+		return err
+	}
+	lw := bundle.NewLineWriter(fw, name, max)
+	if err := fill(lw); err != nil {
+		fw.Close()
+		return fmt.Errorf("return bundle %s: %w", name, err)
+	}
+	if err := lw.Flush(); err != nil {
+		fw.Close()
+		return fmt.Errorf("return bundle %s: %w", name, err)
+	}
+	return fw.Close()
 }
 
 func writeFile(bld *bundle.Builder, name string, fill func(*bufio.Writer) error) error {

@@ -46,14 +46,14 @@ func OpenBatch(path string, ids []age.Identity, stations Stations, tempDir strin
 		return nil, nil, err
 	}
 	m := bnd.Manifest
-	fe := m.File(CSRFile)
+	fe := m.File(bundle.CSRFile)
 	if fe == nil || fe.Lines == nil {
 		bnd.Close()
-		return nil, nil, fmt.Errorf("%w: no %s", ErrBatchMalformed, CSRFile)
+		return nil, nil, fmt.Errorf("%w: no %s", ErrBatchMalformed, bundle.CSRFile)
 	}
 	if n, ok := m.Counts["csrs"]; ok && n != *fe.Lines {
 		bnd.Close()
-		return nil, nil, fmt.Errorf("%w: manifest counts %d csrs, %s has %d lines", ErrBatchMalformed, n, CSRFile, *fe.Lines)
+		return nil, nil, fmt.Errorf("%w: manifest counts %d csrs, %s has %d lines", ErrBatchMalformed, n, bundle.CSRFile, *fe.Lines)
 	}
 	if _, err := age.ParseX25519Recipient(rcpt); err != nil {
 		bnd.Close()
@@ -92,7 +92,7 @@ type bundleSource struct {
 }
 
 func (s bundleSource) Each(fn func(Request) error) error {
-	r, err := s.b.Open(CSRFile)
+	r, err := s.b.Open(bundle.CSRFile)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/hsm/hsmtest"
 	"github.com/dacline/dacline/shared/matter"
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 var pin = []byte("4711-home-test")
@@ -247,9 +248,7 @@ func TestTestPKI(t *testing.T) {
 
 func opensslVerify(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	testenv.RequireTool(t, "openssl")
 	out, err := exec.Command("openssl", "verify", "-x509_strict", "-CAfile", filepath.Join(dir, home.PAAFile), filepath.Join(dir, home.PAIFile)).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), ": OK") {
 		t.Fatalf("openssl verify: %v\n%s", err, out)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -71,7 +73,7 @@ func TestPINPrompt(t *testing.T) {
 	for _, confirm := range []bool{false, true} {
 		ptmx, tty, err := pty.Open()
 		if err != nil {
-			t.Skipf("no pty: %v", err)
+			testenv.Missing(t, "no pty: %v", err)
 		}
 		var prompts strings.Builder
 		src := PINSource{What: "test PIN", Terminal: tty, Prompt: &prompts, Getenv: env(nil)}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 // TestReopenOnRealToken closes every session of the process behind the pool's
@@ -16,9 +18,7 @@ import (
 // a real SoftHSM2 token: the next signature discards the dead session, opens and
 // logs in a new one, and succeeds.
 func TestReopenOnRealToken(t *testing.T) {
-	if _, err := exec.LookPath("softhsm2-util"); err != nil {
-		t.Skip("softhsm2-util not installed")
-	}
+	testenv.RequireTool(t, "softhsm2-util")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "softhsm2.conf")
 	os.Mkdir(filepath.Join(dir, "tokens"), 0o700)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/hsm/hsmtest"
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -236,9 +237,10 @@ func TestConcurrentSigning(t *testing.T) {
 // sensitive, never extractable and local. The throwaway test PIN goes on
 // pkcs11-tool's command line: acceptable for a test token only.
 func TestPKCS11ToolSeesProtectedKey(t *testing.T) {
+	testenv.RequireTool(t, "pkcs11-tool")
 	tool, err := exec.LookPath("pkcs11-tool")
 	if err != nil {
-		t.Skip("pkcs11-tool not installed")
+		t.Fatal(err)
 	}
 	tok, cfg := hsmtest.Open(t)
 	if _, err := tok.GenerateP256("dacline-pai"); err != nil {

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -90,7 +91,43 @@ func (f *fixture) importer() *Importer {
 	}
 	pub, _ := f.app.ID.PublicKey()
 	return &Importer{Store: f.store, Identity: id, ApplianceName: "appliance-1", ApplianceKey: pub,
-		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, CD: linetest.CD(), TempDir: f.t.TempDir()}
+		PAI: f.app.PKI.PAI, PAA: f.app.PKI.PAA, VID: linetest.VID, PID: linetest.PID, CD: linetest.CD(), CDSigner: linetest.CDSigner(), TempDir: f.t.TempDir()}
+}
+
+// TestImportChecksCDSignature: with a CD signer the station's CD must verify
+// before anything is imported; without one the import goes ahead on the
+// CD's content alone.
+func TestImportChecksCDSignature(t *testing.T) {
+	_, otherDER, err := matter.NewTestCDSigner(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := x509.ParseCertificate(otherDER)
+	f := newFixture(t)
+	f.keygen(2)
+	res, err := f.exporter().Export(f.usb, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret := f.answer(res.Path)
+	im := f.importer()
+	im.CDSigner = other
+	if _, err := im.Import(ret); !errors.Is(err, ErrCDSignature) || !strings.Contains(err.Error(), "cd.signerNotFound") {
+		t.Fatalf("CD signed by another key: got %v, want ErrCDSignature", err)
+	}
+	if st, _ := f.store.Status(-1); st.States["exported"] != 2 {
+		t.Fatalf("something was imported: %v", st.States)
+	}
+	if _, err := CDCheck(linetest.CD(), other); !errors.Is(err, ErrCDSignature) {
+		t.Fatalf("CDCheck with another signer: %v", err)
+	}
+	im = f.importer()
+	im.CDSigner = nil
+	ir, err := im.Import(ret)
+	if err != nil || ir.DACs != 2 {
+		t.Fatalf("import without a cd signer: %+v, %v", ir, err)
+	}
+	f.violations()
 }
 
 func (f *fixture) answer(csrBundle string) string {
@@ -207,9 +244,9 @@ func TestImportRefusalsAndRejections(t *testing.T) {
 	}
 	refused, tampered := macs[0], macs[1]
 	f.app.Refuse = func(id string) (string, bool) { return "key-already-certified", id == refused }
-	f.app.Tamper = func(l map[string]any) {
-		if l["id"] == tampered {
-			l["spki_sha256"] = strings.Repeat("0", 64)
+	f.app.Tamper = func(l *bundle.DACLine) {
+		if l.ID == tampered {
+			l.SPKISHA256 = strings.Repeat("0", 64)
 		}
 	}
 	res, err := f.exporter().Export(f.usb, ExportOptions{})
@@ -240,12 +277,28 @@ func TestImportRefusesWholeBundle(t *testing.T) {
 		want  error
 	}{
 		"dac for a key never sent": {setup: func(f *fixture) {
-			f.app.Tamper = func(l map[string]any) {
+			f.app.Tamper = func(l *bundle.DACLine) {
 				k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 				der, _ := f.app.PKI.IssueDACFor(&k.PublicKey, linetest.VID, linetest.PID)
-				l["dac"] = der
+				l.DAC = der
 			}
 		}, want: station.ErrUnknownKey},
+		"dac line with an unknown field": {setup: func(f *fixture) {
+			f.app.Rewrite = func(name string, data []byte) []byte {
+				if name != bundle.DACFile {
+					return data
+				}
+				return bytes.Replace(data, []byte(`{"id":`), []byte(`{"subject":"x","id":`), 1)
+			}
+		}, want: bundle.ErrPayloadLine},
+		"refusal line over the length limit": {setup: func(f *fixture) {
+			f.app.Rewrite = func(name string, data []byte) []byte {
+				if name != bundle.RefusalFile {
+					return data
+				}
+				return []byte(`{"id":"` + strings.Repeat("x", bundle.MaxRefusalLine) + `"}` + "\n")
+			}
+		}, want: ErrMalformed},
 		"another appliance": {setup: func(f *fixture) {
 			other := linetest.NewAppliance(f.t, "appliance-1")
 			other.Age = f.app.Age // decrypts, but signs with its own key
@@ -317,6 +370,7 @@ func TestImportChecksCD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	im.CDSigner = nil // a CD of a key of its own: its content is what is checked here
 	ir, err := im.Import(f.answer(res.Path))
 	if err != nil {
 		t.Fatal(err)

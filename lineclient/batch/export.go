@@ -1,9 +1,7 @@
 package batch
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -110,24 +108,18 @@ func (e *Exporter) write(dir string, b *station.Batch) (string, []byte, error) {
 		return "", nil, err
 	}
 	defer bl.Close()
-	fw, err := bl.Create(CSRFile)
+	fw, err := bl.Create(bundle.CSRFile)
 	if err != nil {
 		return "", nil, err
 	}
-	bw := bufio.NewWriterSize(fw, 256<<10)
-	n := 0
+	lw := bundle.NewLineWriter(fw, bundle.CSRFile, bundle.MaxCSRLine)
 	err = e.Store.BatchCSRs(b.ID, func(mac, _ string, csr []byte) error {
-		line, err := json.Marshal(CSRLine{ID: mac, CSR: csr})
-		if err != nil {
-			return err
-		}
-		n++
-		_, err = bw.Write(append(line, '\n'))
-		return err
+		return lw.Write(bundle.CSRLine{ID: mac, CSR: csr})
 	})
 	if err == nil {
-		err = bw.Flush()
+		err = lw.Flush()
 	}
+	n := lw.Lines()
 	if cerr := fw.Close(); err == nil {
 		err = cerr
 	}

@@ -1,13 +1,11 @@
 package batch
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,8 +32,11 @@ type Importer struct {
 	PAI, PAA *x509.Certificate
 	VID, PID uint16
 	// CD is the Certification Declaration (DER) written to modules, or nil.
-	CD      []byte
-	TempDir string
+	CD []byte
+	// CDSigner, if set, is the certificate CD must be signed by (checked
+	// before anything is imported); nil checks the CD's content only.
+	CDSigner *x509.Certificate
+	TempDir  string
 	// Now is the time DACs are checked at (default time.Now).
 	Now func() time.Time
 }
@@ -84,7 +85,7 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	}
 	var cd *cdChecker
 	if im.CD != nil {
-		if cd, err = newCDChecker(im.CD); err != nil {
+		if cd, err = newCDChecker(im.CD, im.CDSigner); err != nil {
 			return nil, err
 		}
 	}
@@ -94,14 +95,10 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	}
 	ret := &station.Return{ReturnID: m.BatchID.String(), CSRBatchID: csrBatch.ID}
 	res := &ImportResult{ReturnID: ret.ReturnID}
-	err = eachLine(b, DACFile, true, func(n int, raw []byte) error {
-		var l DACLine
-		if err := strictJSON(raw, &l); err != nil {
-			return fmt.Errorf("%w: %s line %d: %v", ErrMalformed, DACFile, n, err)
-		}
-		d, rej, err := im.checkDAC(&l, cd, now())
+	err = eachLine(b, bundle.DACFile, bundle.MaxDACLine, true, func(n int, l *bundle.DACLine) error {
+		d, rej, err := im.checkDAC(l, cd, now())
 		if err != nil {
-			return fmt.Errorf("%s line %d (module %s): %w", DACFile, n, l.ID, err)
+			return fmt.Errorf("%s line %d (module %s): %w", bundle.DACFile, n, l.ID, err)
 		}
 		if rej != nil {
 			ret.Refusals = append(ret.Refusals, *rej)
@@ -114,11 +111,7 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", m.BatchID, err)
 	}
-	err = eachLine(b, RefusalFile, false, func(n int, raw []byte) error {
-		var l RefusalLine
-		if err := strictJSON(raw, &l); err != nil {
-			return fmt.Errorf("%w: %s line %d: %v", ErrMalformed, RefusalFile, n, err)
-		}
+	err = eachLine(b, bundle.RefusalFile, bundle.MaxRefusalLine, false, func(n int, l *bundle.RefusalLine) error {
 		ret.Refusals = append(ret.Refusals, station.Refusal{MAC: l.ID, Reason: station.ReasonRefusedByAppliance,
 			Detail: strings.TrimSpace(l.Reason + ": " + l.Detail)})
 		return nil
@@ -139,7 +132,7 @@ func (im *Importer) checkAnchors(b *bundle.Bundle) error {
 	for _, c := range []struct {
 		name string
 		want *x509.Certificate
-	}{{PAIFile, im.PAI}, {PAAFile, im.PAA}} {
+	}{{bundle.PAIFile, im.PAI}, {bundle.PAAFile, im.PAA}} {
 		if b.Manifest.File(c.name) == nil {
 			continue // the bundle may leave them out; the station's own anchors are used
 		}
@@ -165,7 +158,7 @@ func (im *Importer) checkAnchors(b *bundle.Bundle) error {
 // checkDAC returns the verified DAC, or a refusal for a DAC that fails the
 // station's checks, or an error that refuses the whole bundle (a key or
 // module this station never sent).
-func (im *Importer) checkDAC(l *DACLine, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
+func (im *Importer) checkDAC(l *bundle.DACLine, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
 	reject := func(format string, args ...any) (*station.ReturnedDAC, *station.Refusal, error) {
 		return nil, &station.Refusal{MAC: l.ID, Reason: station.ReasonDACRejected, Detail: fmt.Sprintf(format, args...)}, nil
 	}
@@ -221,8 +214,9 @@ func (im *Importer) checkDAC(l *DACLine, cd *cdChecker, now time.Time) (*station
 	return &station.ReturnedDAC{SPKISHA256: spki, DER: l.DAC, Serial: serial}, nil, nil
 }
 
-// eachLine streams the lines of a .jsonl payload file.
-func eachLine(b *bundle.Bundle, name string, required bool, fn func(n int, line []byte) error) error {
+// eachLine streams the lines of a .jsonl payload file strictly
+// (bundle.LineReader), each decoded into a T; n is the line number from 1.
+func eachLine[T any](b *bundle.Bundle, name string, max int, required bool, fn func(n int, line *T) error) error {
 	if b.Manifest.File(name) == nil {
 		if required {
 			return fmt.Errorf("%w: bundle has no %s", ErrMalformed, name)
@@ -233,35 +227,21 @@ func eachLine(b *bundle.Bundle, name string, required bool, fn func(n int, line 
 	if err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) || len(line) > maxLine {
-			return fmt.Errorf("%w: %s line %d is longer than %d bytes", ErrMalformed, name, n, maxLine)
-		}
+	lr := bundle.NewLineReader(r, name, max)
+	for {
+		var l T
+		err := lr.Next(&l)
 		if err == io.EOF {
-			if len(line) != 0 {
-				return fmt.Errorf("%w: %s does not end with a newline", ErrMalformed, name)
-			}
 			return nil
+		}
+		if errors.Is(err, bundle.ErrPayloadLine) {
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		if err != nil {
 			return err
 		}
-		if err := fn(n, line); err != nil {
+		if err := fn(lr.Line(), &l); err != nil {
 			return err
 		}
 	}
-}
-
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
 }

@@ -48,7 +48,7 @@ func newRigTB(t testing.TB, opts sim.Options) *rig {
 	}
 	t.Cleanup(func() { st.Close() })
 	pki := linetest.NewPKI(t)
-	checkCD, err := batch.CDCheck(linetest.CD())
+	checkCD, err := batch.CDCheck(linetest.CD(), linetest.CDSigner())
 	if err != nil {
 		t.Fatal(err)
 	}

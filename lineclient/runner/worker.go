@@ -139,10 +139,13 @@ func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.C
 			ev.Result = err.Error()
 		}
 		r.emit(ev)
+		// A step that failed on a transient error (timeout, noise, a module
+		// pulled mid-step) still has work left: the port is not idle, or
+		// --until-idle would end a run with modules half done.
+		r.busy(path)
 		if err != nil {
 			return errors.Is(err, errModuleFailed)
 		}
-		r.busy(path)
 		if out.settled {
 			return true
 		}

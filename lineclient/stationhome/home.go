@@ -18,6 +18,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/shared/matter"
 )
 
 // File names inside the home.
@@ -30,6 +31,7 @@ const (
 	PAAFile         = "paa.pem"
 	PAIFile         = "pai.pem"
 	CDFile          = "cd.der"
+	CDSignerFile    = "cd-signer.pem" // optional trust anchor: the CD's signing certificate
 	DBFile          = "station.db"
 )
 
@@ -43,13 +45,16 @@ var (
 
 // Config is config.json: what this station provisions.
 type Config struct {
-	Version       int       `json:"version"`
-	Name          string    `json:"name"`
-	VID           string    `json:"vid"` // 4 uppercase hex digits
-	PID           string    `json:"pid"`
-	ApplianceName string    `json:"appliance_name"`
-	HasCD         bool      `json:"has_cd"`
-	Created       time.Time `json:"created"`
+	Version       int    `json:"version"`
+	Name          string `json:"name"`
+	VID           string `json:"vid"` // 4 uppercase hex digits
+	PID           string `json:"pid"`
+	ApplianceName string `json:"appliance_name"`
+	HasCD         bool   `json:"has_cd"`
+	// HasCDSigner: cd-signer.pem holds the certificate cd.der must be signed
+	// by (lineclient init --cd-signer). Absent in homes made without it.
+	HasCDSigner bool      `json:"has_cd_signer,omitempty"`
+	Created     time.Time `json:"created"`
 }
 
 // Home is an open station home.
@@ -217,6 +222,24 @@ func (h *Home) CD() ([]byte, error) {
 		return nil, nil
 	}
 	return os.ReadFile(h.Path(CDFile))
+}
+
+// CDSigner returns the CD signer certificate installed with `lineclient init
+// --cd-signer`, or nil when none was: then the station checks the CD's
+// content against each DAC but cannot check its signature.
+func (h *Home) CDSigner() (*x509.Certificate, error) {
+	if !h.Config.HasCDSigner {
+		return nil, nil
+	}
+	b, err := os.ReadFile(h.Path(CDSignerFile))
+	if err != nil {
+		return nil, fmt.Errorf("station cd signer: %w", err)
+	}
+	c, err := matter.ParseCertificate(b)
+	if err != nil {
+		return nil, fmt.Errorf("station cd signer %s: %w", h.Path(CDSignerFile), err)
+	}
+	return c, nil
 }
 
 func strictJSON(b []byte, v any) error {

@@ -19,6 +19,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/shared/matter"
 )
 
 // InitOptions are the inputs of `lineclient init`.
@@ -27,7 +28,10 @@ type InitOptions struct {
 	Name      string                    // station name (bundle.ValidateName)
 	VID, PID  uint16
 	CD        []byte // DER Certification Declaration, optional
-	Now       time.Time
+	// CDSigner is the certificate (PEM or DER) the CD must be signed by,
+	// optional and only with CD: Init refuses a CD it does not verify.
+	CDSigner []byte
+	Now      time.Time
 }
 
 // maxCDSize bounds cd.der (a CD is a few hundred bytes; CSA allows up to 600 in the attestation elements).
@@ -58,6 +62,16 @@ func Init(dir string, o InitOptions) (*Home, error) {
 		if err != nil || len(rest) != 0 || len(o.CD) > maxCDSize {
 			return nil, fmt.Errorf("init station: cd is not one DER object of at most %d bytes", maxCDSize)
 		}
+	}
+	if o.CDSigner != nil {
+		if o.CD == nil {
+			return nil, fmt.Errorf("init station: %w", ErrCDSignerWithoutCD)
+		}
+		signer, err := VerifyCD(o.CD, o.CDSigner)
+		if err != nil {
+			return nil, fmt.Errorf("init station: %w", err)
+		}
+		o.CDSigner = matter.EncodePEM(signer.Raw) // kept as PEM
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -143,7 +157,13 @@ func populate(dir string, o InitOptions) error {
 			return err
 		}
 	}
-	cfg := Config{Version: 1, Name: o.Name, VID: vid, PID: pid, ApplianceName: o.Appliance.Name, HasCD: o.CD != nil, Created: created}
+	if o.CDSigner != nil {
+		if err := writeFile(dir, CDSignerFile, o.CDSigner, 0o644); err != nil {
+			return err
+		}
+	}
+	cfg := Config{Version: 1, Name: o.Name, VID: vid, PID: pid, ApplianceName: o.Appliance.Name, HasCD: o.CD != nil,
+		HasCDSigner: o.CDSigner != nil, Created: created}
 	cb, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := writeFile(dir, ConfigFile, append(cb, '\n'), 0o644); err != nil {
 		return err

@@ -8,13 +8,15 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/term"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 func newPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		testenv.Missing(t, "no pty: %v", err)
 	}
 	t.Cleanup(func() { m.Close(); s.Close() })
 	return m, s

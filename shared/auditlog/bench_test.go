@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,16 +28,28 @@ func benchN(b *testing.B) int64 {
 	return 100_000
 }
 
-// syntheticEntry is entry i of a factory's log: enrollments, then ceremonies
-// of 1,000 DACs over four stations.
+// syntheticInitKey is the verifier key of testKey(_, 1), recorded by the
+// synthetic log's appliance-init.
+var syntheticInitKey = func() string {
+	vk, err := VerifierKey(testOrigin, ed25519.NewKeyFromSeed(bytesOf(1, 32)).Public().(ed25519.PublicKey))
+	if err != nil {
+		panic(err)
+	}
+	return vk
+}()
+
+// syntheticEntry is entry i of a factory's log: appliance-init, enrollments,
+// then ceremonies of 1,000 DACs over four stations.
 func syntheticEntry(i int64) Entry {
 	const batch = 1002 // started + 1000 DACs + finished
 	var e Entry
 	switch {
-	case i < 4:
-		e = stationEntry(fmt.Sprintf("line-%d", i), "ffff-0000", "st", i)
+	case i == 0:
+		e = &ApplianceInit{Appliance: "lab", NoteVerifier: syntheticInitKey}
+	case i < 5:
+		e = stationEntry(fmt.Sprintf("line-%d", i-1), "ffff-0000", "st", i)
 	default:
-		j := i - 4
+		j := i - 5
 		b, k := j/batch, j%batch
 		st, id := fmt.Sprintf("line-%d", b%4), fmt.Sprintf("batch-%06d", b)
 		switch k {

@@ -14,7 +14,10 @@ import (
 )
 
 // DACFileName is the dac-batch payload file that carries, per DAC, the DAC
-// DER and its tlog-proof (appliance/ceremony writes it).
+// DER and its tlog-proof. Its one definition is bundle.DACFile and
+// bundle.DACLine (airgap-bundles/bundle/payload.go); shared may not import
+// airgap-bundles, so this package reads the two fields it needs itself, and
+// airgap-bundles/bundle/payload_pin_test.go pins the name and fields.
 const DACFileName = "dacs.jsonl"
 
 // maxDACLine bounds one dacs.jsonl line (a DAC, a proof, a few fields).
@@ -61,7 +64,8 @@ func ProofsFromDir(dir string) ([]BundleProof, error) {
 }
 
 // ProofsFromDACLines reads the tlog-proofs of a dacs.jsonl stream. Only the
-// fields the audit needs are read: dac (DER, base64) and tlog_proof.
+// fields the audit needs are read: dac (DER, base64) and tlog_proof (the
+// json names of bundle.DACLine.DAC and .TLogProof).
 func ProofsFromDACLines(name string, r io.Reader) ([]BundleProof, error) {
 	var out []BundleProof
 	sc := bufio.NewScanner(r)

@@ -38,6 +38,17 @@ func testKey(t testing.TB, seed byte) (ed25519.PrivateKey, note.Signer, note.Ver
 	return priv, s, v
 }
 
+// testVerifierKey is the note verifier key (text) of testKey(t, seed).
+func testVerifierKey(t testing.TB, seed byte) string {
+	t.Helper()
+	priv, _, _ := testKey(t, seed)
+	vk, err := VerifierKey(testOrigin, priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vk
+}
+
 func bytesOf(b byte, n int) []byte {
 	out := make([]byte, n)
 	for i := range out {
@@ -155,7 +166,7 @@ func dacEntry(st, batch string, k, idx int) *DACIssued {
 // ceremonies, each followed by a checkpoint.
 func standardLog(t testing.TB) (*testLog, []int64) {
 	l := newTestLog(t)
-	l.add(&ApplianceInit{Appliance: "lab", NoteVerifier: "x+00000000+AQ=="})
+	l.add(&ApplianceInit{Appliance: "lab", NoteVerifier: testVerifierKey(t, 1)})
 	l.add(&KeyGenerated{Attributes: map[string]bool{"CKA_SENSITIVE": true, "CKA_EXTRACTABLE": false},
 		KeyType: "p256", Label: "pai", PublicKeySHA256: hashHex("pai key")})
 	l.add(&PAIImported{PAASHA256: hashHex("paa"), PAISHA256: hashHex("pai"), Subject: "CN=PAI", VID: 0xFFF1})

@@ -10,6 +10,7 @@ import (
 // Discrepancy kinds: each names one rule the verifier checks.
 const (
 	KindCheckpointSignature = "checkpoint-signature" // a checkpoint does not verify with the appliance key
+	KindInit                = "appliance-init"       // entry 0 is not the appliance-init naming the verifying key
 	KindCheckpointMismatch  = "checkpoint-mismatch"  // entries do not hash to a checkpoint's root
 	KindFork                = "fork"                 // two checkpoints that cannot be one append-only log
 	KindStale               = "stale-checkpoint"     // export older than a checkpoint seen elsewhere

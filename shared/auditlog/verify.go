@@ -15,6 +15,11 @@ import (
 type VerifyOptions struct {
 	// Verifier is the appliance's note verifier (appliance.id note_verifier).
 	Verifier note.Verifier
+	// VerifierKey is the same key as text (name+hash+base64, appliance.id
+	// note_verifier). With it, entry 0 (appliance-init) must record exactly
+	// this key; without it, a key of the same name and key hash. Verifier may
+	// be left nil when VerifierKey is given.
+	VerifierKey string
 	// Proofs are tlog-proofs from dac-batch bundles. DACSHA256, when set, is
 	// the hex SHA-256 of the DAC the bundle delivered with the proof; the
 	// proven entry must be the dac-issued entry for that DAC.
@@ -40,10 +45,21 @@ type BundleProof struct {
 // stored hashes (~64 bytes per entry) and the DAC ledger, never with the
 // entries' text.
 func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
+	if opts.VerifierKey != "" {
+		kv, err := NewVerifier(opts.VerifierKey)
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if opts.Verifier == nil {
+			opts.Verifier = kv
+		} else if kv.Name() != opts.Verifier.Name() || kv.KeyHash() != opts.Verifier.KeyHash() {
+			return nil, fmt.Errorf("verify: verifier key %q is not the verifier %s+%08x", opts.VerifierKey, opts.Verifier.Name(), opts.Verifier.KeyHash())
+		}
+	}
 	if opts.Verifier == nil {
 		return nil, errors.New("verify: no note verifier (give the appliance identity)")
 	}
-	v := &verification{r: newReport(), tree: &MemoryTree{}, led: newLedger(), nv: opts.Verifier,
+	v := &verification{r: newReport(), tree: &MemoryTree{}, led: newLedger(), nv: opts.Verifier, vkey: opts.VerifierKey,
 		bySize: map[int64]namedCheckpoint{}, entriesMatch: true}
 	r := v.r
 	r.Origin = opts.Verifier.Name()
@@ -74,6 +90,9 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 		if s := p.entry.Header().Seq; s != n {
 			r.add(KindSequence, n, fmt.Sprintf("%s line %d", ExportEntriesFile, n+1), "line holds seq %d where seq %d belongs: an entry was removed, inserted or reordered", s, n)
 		}
+		if n == 0 {
+			v.checkInit(p.entry)
+		}
 		v.led.observe(p.entry, r)
 		return nil
 	})
@@ -81,6 +100,9 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 		return nil, err
 	}
 	r.TreeSize = v.tree.Size()
+	if r.TreeSize == 0 {
+		r.add(KindInit, -1, ExportEntriesFile, "the log has no entries: it does not start with appliance-init")
+	}
 
 	v.checkAgainstEntries(ckpts)
 	if v.latest != nil && v.tree.Size() > v.latest.Size {
@@ -122,6 +144,7 @@ type verification struct {
 	tree         *MemoryTree
 	led          *ledger
 	nv           note.Verifier
+	vkey         string                    // the verifier key as text, if given
 	latest       *namedCheckpoint          // largest verified export checkpoint
 	bySize       map[int64]namedCheckpoint // verified export checkpoints
 	entriesMatch bool                      // every export checkpoint matched the entries
@@ -163,6 +186,33 @@ func (v *verification) openCheckpoints(files []NamedFile) []namedCheckpoint {
 		v.latest = &maxSeen
 	}
 	return out
+}
+
+// checkInit checks entry 0: the appliance-init entry, recording the note
+// verifier key this log is verified with. A log that starts elsewhere is not
+// the appliance's whole history; one whose appliance recorded another key
+// was not signed by the appliance it claims.
+func (v *verification) checkInit(e Entry) {
+	const where = ExportEntriesFile + " line 1"
+	init, ok := e.(*ApplianceInit)
+	if !ok {
+		v.r.add(KindInit, 0, where, "entry 0 is %s, not appliance-init: the log does not start at the appliance's creation", e.EntryType())
+		return
+	}
+	if v.vkey != "" {
+		if init.NoteVerifier != v.vkey {
+			v.r.add(KindInit, 0, where, "appliance-init records verifier key %q, the log is verified with %q", init.NoteVerifier, v.vkey)
+		}
+		return
+	}
+	rec, err := NewVerifier(init.NoteVerifier)
+	switch {
+	case err != nil:
+		v.r.add(KindInit, 0, where, "appliance-init: %v", err)
+	case rec.Name() != v.nv.Name() || rec.KeyHash() != v.nv.KeyHash():
+		v.r.add(KindInit, 0, where, "appliance-init records verifier key %s+%08x, the log is verified with %s+%08x",
+			rec.Name(), rec.KeyHash(), v.nv.Name(), v.nv.KeyHash())
+	}
 }
 
 // checkAgainstEntries compares each checkpoint's root with the entries'. A

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 func TestIssueChainValidates(t *testing.T) {
@@ -49,9 +51,7 @@ func TestIssueChainValidates(t *testing.T) {
 }
 
 func TestIssueChainOpenSSLVerify(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl CLI not installed")
-	}
+	testenv.RequireTool(t, "openssl")
 	paa, pai, dac := testChain(t)
 	dir := t.TempDir()
 	write := func(name string, der []byte) string {

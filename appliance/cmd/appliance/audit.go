@@ -59,7 +59,12 @@ func auditVerify(c *cli.Context) error {
 		return err
 	}
 	defer closeExport()
-	opts := auditlog.VerifyOptions{Verifier: v}
+	vkey, err := auditlog.VerifierKey(name, pub)
+	if err != nil {
+		return err
+	}
+	// The key as text: entry 0 (appliance-init) must record exactly it.
+	opts := auditlog.VerifyOptions{Verifier: v, VerifierKey: vkey}
 	if dir := c.String("bundles"); dir != "" {
 		if opts.Proofs, err = auditlog.ProofsFromDir(dir); err != nil {
 			return err

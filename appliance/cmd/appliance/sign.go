@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"os/user"
 	"sort"
 	"syscall"
 
@@ -36,7 +37,7 @@ func signCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write the dac-batch bundle into `DIR` (the USB stick)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the bundle and every CSR, report, record nothing"},
-			&cli.StringFlag{Name: "officer", Usage: "security officer running the ceremony (`NAME`, recorded in the audit log)", EnvVars: []string{"DACLINE_OFFICER"}},
+			&cli.StringFlag{Name: "officer", Usage: "security officer running the ceremony (`NAME`, recorded in the audit log; default: the login name)", EnvVars: []string{"DACLINE_OFFICER"}},
 			&cli.IntFlag{Name: "commit-every", Value: 256, Usage: "DACs per commit (one bbolt transaction with their audit entries); Ctrl-C stops at the next commit"},
 			pinFileFlag,
 			clirun.JSONFlag,
@@ -54,8 +55,9 @@ func signAction(c *cli.Context) error {
 	if out == "" && !dry {
 		return clirun.Usage("--out DIR is required (where the dac-batch bundle goes)")
 	}
-	if c.String("officer") == "" && !dry {
-		return clirun.Usage("--officer NAME is required: the audit log records who ran the ceremony")
+	officer := officerName(c)
+	if officer == "" && !dry {
+		return clirun.Usage("--officer NAME is required: the audit log records who ran the ceremony, and the login name is unknown")
 	}
 	if out != "" {
 		if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
@@ -113,7 +115,7 @@ func signAction(c *cli.Context) error {
 		DB: h.DB(), Policy: pol, PolicySHA256: polSum,
 		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.X509Signer(), Random: u.Token.Random},
 		Log:       ceremony.AuditRecorder{Log: lg, Signer: cs},
-		Appliance: ns, Officer: c.String("officer"), ChunkSize: c.Int("commit-every"),
+		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"),
 	}
 	if !c.Bool("json") {
 		r.Progress = newProgress(os.Stderr)
@@ -217,4 +219,18 @@ func signHint(err error) error {
 		}
 	}
 	return withHints(err)
+}
+
+// officerName is the officer recorded in the ceremony-started entry: --officer
+// (or DACLINE_OFFICER), else the login name of the account running the
+// ceremony, so that `appliance sign BUNDLE --out DIR` (DESIGN.md) works as
+// written and still records who ran it.
+func officerName(c *cli.Context) string {
+	if n := c.String("officer"); n != "" {
+		return n
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }

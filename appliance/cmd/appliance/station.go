@@ -201,4 +201,3 @@ func stationRevoke(c *cli.Context) error {
 	printf("audit log entry %d; the next checkpoint the appliance signs covers it\n", seq)
 	return nil
 }
-

@@ -25,7 +25,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	"github.com/dacline/dacline/appliance/ceremony"
 )
 
 // testLineMain is the "test-line" script command: a minimal station standing
@@ -211,11 +210,11 @@ func lineBatch(args []string) error {
 		return err
 	}
 	defer b.Close()
-	w, err := b.Create(ceremony.CSRFile)
+	w, err := b.Create(bundle.CSRFile)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
+	lw := bundle.NewLineWriter(w, bundle.CSRFile, bundle.MaxCSRLine)
 	for i := 0; i < count; i++ {
 		ki := first + i
 		if j, ok := dups[i]; ok {
@@ -235,16 +234,19 @@ func lineBatch(args []string) error {
 		if bad[i] {
 			der[len(der)-3] ^= 1
 		}
-		line := ceremony.CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", ki>>8&0xff, ki&0xff), CSR: der}
+		line := bundle.CSRLine{ID: fmt.Sprintf("24:0a:c4:00:%02x:%02x", ki>>8&0xff, ki&0xff), CSR: der}
 		if v, ok := vids[i]; ok {
 			line.VID = v
 		}
 		if v, ok := pids[i]; ok {
 			line.PID = v
 		}
-		if err := enc.Encode(line); err != nil {
+		if err := lw.Write(line); err != nil {
 			return err
 		}
+	}
+	if err := lw.Flush(); err != nil {
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
@@ -330,11 +332,13 @@ func lineRead(args []string) error {
 			return err
 		}
 		switch fe.Name {
-		case ceremony.DACFile:
-			dec := json.NewDecoder(bytes.NewReader(data))
-			for dec.More() {
-				var d ceremony.DACLine
-				if err := dec.Decode(&d); err != nil {
+		case bundle.DACFile:
+			lr := bundle.NewLineReader(bytes.NewReader(data), fe.Name, bundle.MaxDACLine)
+			for {
+				var d bundle.DACLine
+				if err := lr.Next(&d); err == io.EOF {
+					break
+				} else if err != nil {
 					return err
 				}
 				p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.DAC})
@@ -343,11 +347,13 @@ func lineRead(args []string) error {
 				}
 				fmt.Printf("dac %d %s/%s serial %s\n", d.Index, d.VID, d.PID, d.Serial)
 			}
-		case ceremony.RefusalFile:
-			dec := json.NewDecoder(bytes.NewReader(data))
-			for dec.More() {
-				var r ceremony.RefusalLine
-				if err := dec.Decode(&r); err != nil {
+		case bundle.RefusalFile:
+			lr := bundle.NewLineReader(bytes.NewReader(data), fe.Name, bundle.MaxRefusalLine)
+			for {
+				var r bundle.RefusalLine
+				if err := lr.Next(&r); err == io.EOF {
+					break
+				} else if err != nil {
 					return err
 				}
 				fmt.Printf("refused %d %s\n", r.Index, r.Reason)

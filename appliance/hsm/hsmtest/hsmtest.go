@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/dacline/dacline/appliance/hsm"
+	"github.com/dacline/dacline/shared/testenv"
 )
 
 // Throwaway PINs of every test token.
@@ -32,8 +33,8 @@ func Available() bool {
 	return err == nil
 }
 
-// Require skips the test when SoftHSM2 is missing, unless DACLINE_REQUIRE_SOFTHSM
-// is set (CI), where it fails instead.
+// Require skips the test when SoftHSM2 is missing, unless it runs under CI
+// (testenv.CI) or DACLINE_REQUIRE_SOFTHSM is set, where it fails instead.
 func Require(t testing.TB) {
 	t.Helper()
 	if Available() {
@@ -42,7 +43,7 @@ func Require(t testing.TB) {
 	if os.Getenv("DACLINE_REQUIRE_SOFTHSM") != "" {
 		t.Fatal("SoftHSM2 is required (DACLINE_REQUIRE_SOFTHSM is set) but not installed; run 'just setup'")
 	}
-	t.Skip("SoftHSM2 not installed (run 'just setup')")
+	testenv.Missing(t, "SoftHSM2 (%s and softhsm2-util) not installed", hsm.DefaultModule)
 }
 
 // WriteConf writes a softhsm2.conf with its own token directory under dir and

@@ -92,12 +92,16 @@ func batchCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
+					cdSigner, err := h.CDSigner()
+					if err != nil {
+						return err
+					}
 					vid, pid, err := product(h)
 					if err != nil {
 						return err
 					}
 					im := &batch.Importer{Store: st, Identity: id, ApplianceName: h.Appliance.Name, ApplianceKey: key,
-						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd}
+						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner}
 					res, err := im.Import(c.Args().First())
 					if err != nil {
 						return err

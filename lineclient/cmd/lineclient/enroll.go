@@ -20,13 +20,17 @@ func initCommand() *cli.Command {
 		Usage: "create the station home: identity keys, the appliance's trust anchors, product settings",
 		Description: "Creates the station home (--home) with a fresh age X25519 identity and Ed25519\n" +
 			"signing key (files 0600), copies the appliance's public identity and PAA/PAI, and\n" +
-			"records the product (VID/PID) and optional Certification Declaration. Compare the\n" +
-			"appliance fingerprint printed here with the one the officer reads from the appliance.",
+			"records the product (VID/PID) and optional Certification Declaration. With\n" +
+			"--cd-signer the CD must verify with that certificate, here and at every batch\n" +
+			"import and run; without it only the CD's content is checked against each DAC.\n" +
+			"Compare the appliance fingerprint printed here with the one the officer reads\n" +
+			"from the appliance.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "appliance", Usage: "the appliance's public identity file (appliance.id)", Required: true},
 			&cli.StringFlag{Name: "vid", Usage: "vendor ID, 4 hex digits (e.g. FFF1)", Required: true},
 			&cli.StringFlag{Name: "pid", Usage: "product ID, 4 hex digits (e.g. 8000)", Required: true},
 			&cli.StringFlag{Name: "cd", Usage: "Certification Declaration (DER) to write into modules"},
+			&cli.StringFlag{Name: "cd-signer", Usage: "certificate (PEM or DER) the --cd must be signed by, kept as a trust anchor"},
 			&cli.StringFlag{Name: "name", Usage: "station name ([a-z0-9._-], default: from the host name)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -52,13 +56,21 @@ func initCommand() *cli.Command {
 			if err != nil {
 				return clirun.WithHint(err, "use the file written by 'appliance identity --out appliance.id'")
 			}
-			var cd []byte
+			var cd, cdSigner []byte
 			if p := c.String("cd"); p != "" {
 				if cd, err = os.ReadFile(p); err != nil {
 					return fmt.Errorf("read --cd: %w", err)
 				}
 			}
-			h, err := stationhome.Init(c.String("home"), stationhome.InitOptions{Appliance: app, Name: name, VID: vid, PID: pid, CD: cd})
+			if p := c.String("cd-signer"); p != "" {
+				if cd == nil {
+					return clirun.Usage("--cd-signer needs --cd (the certification declaration it signed)")
+				}
+				if cdSigner, err = os.ReadFile(p); err != nil {
+					return fmt.Errorf("read --cd-signer: %w", err)
+				}
+			}
+			h, err := stationhome.Init(c.String("home"), stationhome.InitOptions{Appliance: app, Name: name, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner})
 			if errors.Is(err, stationhome.ErrExists) {
 				return clirun.WithHint(err, "this station is already set up; use another --home to set up a new one")
 			}
@@ -71,6 +83,14 @@ func initCommand() *cli.Command {
 			fmt.Fprintf(w, "product: VID %s PID %s\n", h.Config.VID, h.Config.PID)
 			fmt.Fprintf(w, "appliance %s fingerprint: %s\n", app.Name, app.Fingerprint)
 			fmt.Fprintf(w, "station fingerprint: %s\n", h.Identity.Fingerprint)
+			switch signer, err := h.CDSigner(); {
+			case err != nil:
+				return err
+			case signer != nil:
+				fmt.Fprintf(w, "certification declaration: signature verified with %s\n", signer.Subject)
+			case h.Config.HasCD:
+				fmt.Fprintf(w, "certification declaration: content checked against each DAC; signature not checked (no --cd-signer)\n")
+			}
 			fmt.Fprintf(w, "next: lineclient enroll --out DIR, then carry the bundle to the appliance\n")
 			return nil
 		},

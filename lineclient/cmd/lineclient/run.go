@@ -58,7 +58,11 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			checkCD, err := batch.CDCheck(cd)
+			cdSigner, err := h.CDSigner()
+			if err != nil {
+				return err
+			}
+			checkCD, err := batch.CDCheck(cd, cdSigner)
 			if err != nil {
 				return err
 			}

@@ -8,5 +8,8 @@ func scriptSetup(env *testscript.Env) error {
 	if err := writeApplianceFixture(env); err != nil {
 		return err
 	}
+	if err := writeCDFixture(env); err != nil {
+		return err
+	}
 	return nil
 }

@@ -1,14 +1,14 @@
 package linetest
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +19,9 @@ import (
 )
 
 // Appliance answers csr-batch bundles with dac-batch bundles, using the
-// software PKI. It follows the appliance's payload formats (csrs.jsonl,
-// dacs.jsonl, refusals.jsonl, pai.der, paa.der) but none of its ceremony:
+// software PKI. It reads and writes the payload files of the bundle package
+// (bundle.CSRFile, DACFile, RefusalFile, PAIFile, PAAFile) but does none of
+// the appliance's ceremony:
 // it stands in for the appliance in the station's package tests only.
 type Appliance struct {
 	PKI    *PKI
@@ -31,7 +32,10 @@ type Appliance struct {
 	// Refuse, if set, decides per module ID whether to refuse its CSR.
 	Refuse func(moduleID string) (reason string, refuse bool)
 	// Tamper, if set, may change a DAC line before it is written.
-	Tamper func(line map[string]any)
+	Tamper func(line *bundle.DACLine)
+	// Rewrite, if set, may replace a payload file's bytes (after the lines
+	// are written), to make payloads the line format refuses.
+	Rewrite func(name string, data []byte) []byte
 }
 
 // NewAppliance builds an appliance named name around a fresh PKI.
@@ -80,30 +84,28 @@ func (a *Appliance) Answer(t testing.TB, csrBundle, outDir, station string, stat
 		t.Fatal(err)
 	}
 	defer bl.Close()
-	r, err := b.Open("csrs.jsonl")
+	r, err := b.Open(bundle.CSRFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dacs, refusals []byte
-	index := -1
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 8192), 8192)
-	for sc.Scan() {
-		var l struct {
-			ID  string `json:"id"`
-			CSR []byte `json:"csr"`
-		}
-		dec := json.NewDecoder(strings.NewReader(sc.Text()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
+	var dacs, refusals bytes.Buffer
+	dw := bundle.NewLineWriter(&dacs, bundle.DACFile, bundle.MaxDACLine)
+	rw := bundle.NewLineWriter(&refusals, bundle.RefusalFile, bundle.MaxRefusalLine)
+	lr := bundle.NewLineReader(r, bundle.CSRFile, bundle.MaxCSRLine)
+	vidS, pidS := b.Manifest.Labels["vid"], b.Manifest.Labels["pid"]
+	for {
+		var l bundle.CSRLine
+		if err := lr.Next(&l); err == io.EOF {
+			break
+		} else if err != nil {
 			t.Fatal(err)
 		}
-		index++
-		vidS, pidS := b.Manifest.Labels["vid"], b.Manifest.Labels["pid"]
+		index := uint32(lr.Line() - 1)
 		if a.Refuse != nil {
 			if reason, no := a.Refuse(l.ID); no {
-				line, _ := json.Marshal(map[string]any{"id": l.ID, "index": index, "reason": reason, "detail": "refused by test appliance", "log_index": 0})
-				refusals = append(append(refusals, line...), '\n')
+				if err := rw.Write(bundle.RefusalLine{ID: l.ID, Index: index, Reason: reason, Detail: "refused by test appliance"}); err != nil {
+					t.Fatal(err)
+				}
 				continue
 			}
 		}
@@ -115,24 +117,30 @@ func (a *Appliance) Answer(t testing.TB, csrBundle, outDir, station string, stat
 		}
 		c, _ := x509.ParseCertificate(der)
 		spki := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-		m := map[string]any{"id": l.ID, "index": index, "vid": vidS, "pid": pidS,
-			"serial": strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes())), "spki_sha256": hex.EncodeToString(spki[:]),
-			"dac": der, "log_index": 0, "tlog_proof": ""}
+		d := bundle.DACLine{ID: l.ID, Index: index, VID: vidS, PID: pidS,
+			Serial: strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes())), SPKISHA256: hex.EncodeToString(spki[:]), DAC: der}
 		if a.Tamper != nil {
-			a.Tamper(m)
+			a.Tamper(&d)
 		}
-		line, _ := json.Marshal(m)
-		dacs = append(append(dacs, line...), '\n')
+		if err := dw.Write(d); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := dw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"dacs.jsonl", dacs}, {"refusals.jsonl", refusals},
-		{"pai.der", a.PKI.PAI.Raw}, {"paa.der", a.PKI.PAA.Raw}} {
-		if err := bl.AddFile(f.name, strings.NewReader(string(f.data))); err != nil {
+	}{{bundle.DACFile, dacs.Bytes()}, {bundle.RefusalFile, refusals.Bytes()},
+		{bundle.PAIFile, a.PKI.PAI.Raw}, {bundle.PAAFile, a.PKI.PAA.Raw}} {
+		if a.Rewrite != nil {
+			f.data = a.Rewrite(f.name, f.data)
+		}
+		if err := bl.AddFile(f.name, bytes.NewReader(f.data)); err != nil {
 			t.Fatal(err)
 		}
 	}

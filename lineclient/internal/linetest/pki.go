@@ -88,27 +88,33 @@ func (p *PKI) IssueDACFor(pub *ecdsa.PublicKey, vid, pid uint16) ([]byte, error)
 }
 
 var (
-	cdOnce sync.Once
-	cdDER  []byte
+	cdOnce   sync.Once
+	cdDER    []byte
+	cdSigner *x509.Certificate
 )
 
 // CD returns a development Certification Declaration for FFF1/8000 (CMS
-// signed with a throwaway key, certification type 0).
+// signed by CDSigner's throwaway key, certification type 0).
 func CD() []byte {
 	cdOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		key, certDER, err := matter.NewTestCDSigner(time.Now())
 		if err != nil {
 			panic(err)
 		}
-		skid, err := matter.KeyID(&key.PublicKey)
-		if err != nil {
+		if cdSigner, err = x509.ParseCertificate(certDER); err != nil {
 			panic(err)
 		}
 		cdDER, err = matter.EncodeCD(matter.CDContent{FormatVersion: 1, VendorID: VID, ProductIDs: []uint16{PID},
-			DeviceTypeID: 0x0016, CertificateID: "ZIG20141ZB330001-24", VersionNumber: 1, CertificationType: 0}, skid, key)
+			DeviceTypeID: 0x0016, CertificateID: "ZIG20141ZB330001-24", VersionNumber: 1, CertificationType: 0}, cdSigner.SubjectKeyId, key)
 		if err != nil {
 			panic(err)
 		}
 	})
 	return cdDER
+}
+
+// CDSigner returns the certificate CD() is signed by.
+func CDSigner() *x509.Certificate {
+	CD()
+	return cdSigner
 }
