@@ -71,7 +71,7 @@ func NewBuilder(h Header, tmpDir string) (*Builder, error) {
 	if h.Counts == nil {
 		h.Counts = map[string]int64{}
 	}
-	dir, err := os.MkdirTemp(tmpDir, "dacline-bundle-spool-")
+	dir, err := os.MkdirTemp(tmpDir, SpoolTempPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("new bundle: spool directory: %w", err)
 	}
