@@ -97,7 +97,13 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	b, bnd, err := ceremony.OpenBatch(path, []age.Identity{id}, registryStations{reg}, "")
+	// Decrypted copy and return-bundle spool under the home, where a killed
+	// run's leftovers are removed by the next run (home.TempDir).
+	tmp, err := h.TempDir()
+	if err != nil {
+		return err
+	}
+	b, bnd, err := ceremony.OpenBatch(path, []age.Identity{id}, registryStations{reg}, tmp)
 	if err != nil {
 		return signHint(err)
 	}
@@ -115,7 +121,7 @@ func signAction(c *cli.Context) error {
 		DB: h.DB(), Policy: pol, PolicySHA256: polSum,
 		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.X509Signer(), Random: u.Token.Random},
 		Log:       ceremony.AuditRecorder{Log: lg, Signer: cs},
-		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"),
+		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"), TempDir: tmp,
 	}
 	if !c.Bool("json") {
 		r.Progress = newProgress(os.Stderr)
