@@ -27,6 +27,27 @@ var DefaultLimits = Limits{
 	MaxLines:         5_000_000,
 }
 
+// LogExportLimits are the defaults for log-export bundles, which carry the
+// appliance's whole audit log (one line per DAC issued, forever): more lines
+// and bigger files than a batch, up to what a ustar entry can hold (8 GiB − 1,
+// about 20 million entries). The writer validates a log-export manifest
+// against them; a reader of log exports passes them in ReadOptions.Limits.
+var LogExportLimits = Limits{
+	MaxBundleSize: 17 << 30,
+	MaxFileSize:   maxUstarSize,
+	MaxTotalSize:  16 << 30,
+	MaxLines:      50_000_000,
+}
+
+// KindLimits are the writer's limits for a kind: LogExportLimits for
+// log-export, DefaultLimits for the others.
+func KindLimits(k Kind) Limits {
+	if k == KindLogExport {
+		return LogExportLimits.withDefaults()
+	}
+	return DefaultLimits
+}
+
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
 	if l.MaxBundleSize > 0 {

@@ -37,7 +37,10 @@ type ReadOptions struct {
 	Consumed ConsumedStore
 	// Limits; zero fields take DefaultLimits.
 	Limits Limits
-	// TempDir holds the decrypted plaintext ("" = os.TempDir()); use a local disk.
+	// TempDir holds the decrypted plaintext ("" = os.TempDir()); use a private
+	// directory on a local disk. Close removes the copy; a killed process
+	// leaves it, so programs use a directory they own and clear it with
+	// PrepareTempDir at start.
 	TempDir string
 }
 
@@ -109,7 +112,7 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 	if opts.Resolve == nil && !opts.SelfSigned {
 		return nil, errors.New("read bundle: no key resolver")
 	}
-	dir, err := os.MkdirTemp(opts.TempDir, "dacline-bundle-read-")
+	dir, err := os.MkdirTemp(opts.TempDir, ReadTempPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: temporary directory: %w", err)
 	}

@@ -71,7 +71,7 @@ func NewBuilder(h Header, tmpDir string) (*Builder, error) {
 	if h.Counts == nil {
 		h.Counts = map[string]int64{}
 	}
-	dir, err := os.MkdirTemp(tmpDir, "dacline-bundle-spool-")
+	dir, err := os.MkdirTemp(tmpDir, SpoolTempPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("new bundle: spool directory: %w", err)
 	}
@@ -221,7 +221,7 @@ func (b *Builder) Seal(dst io.Writer, signer *NoteSigner, recipient *age.X25519R
 		rcpt = recipient.String()
 	}
 	m := b.Manifest(rcpt)
-	if err := m.Validate(Limits{}); err != nil {
+	if err := m.Validate(KindLimits(b.hdr.Kind)); err != nil {
 		return nil, fmt.Errorf("seal bundle: manifest: %w", err)
 	}
 	mb, err := json.MarshalIndent(m, "", "  ")

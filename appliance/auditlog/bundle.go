@@ -51,7 +51,7 @@ func (l *Log) ExportBundle(dir, name string, signer crypto.Signer, tmpDir string
 			return err
 		}
 		path, _, err = b.WriteToDir(dir, bundle.WriteOptions{Signer: bs, Verify: &bundle.ReadOptions{
-			Resolve: resolver(name, bs.Public()), Kinds: []bundle.Kind{bundle.KindLogExport}, TempDir: tmpDir,
+			Resolve: resolver(name, bs.Public()), Kinds: []bundle.Kind{bundle.KindLogExport}, TempDir: tmpDir, Limits: bundle.LogExportLimits,
 		}})
 		return err
 	})
@@ -100,7 +100,7 @@ func OpenExport(path, name string, pub ed25519.PublicKey, tmpDir string) (x *aud
 		}
 	}
 	b, err := bundle.ReadFile(path, bundle.ReadOptions{Resolve: resolver(name, pub),
-		Kinds: []bundle.Kind{bundle.KindLogExport}, TempDir: tmpDir})
+		Kinds: []bundle.Kind{bundle.KindLogExport}, TempDir: tmpDir, Limits: bundle.LogExportLimits})
 	if err != nil {
 		return nil, nil, fmt.Errorf("log export %s: %w", path, err)
 	}

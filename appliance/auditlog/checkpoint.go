@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/shared/auditlog"
 )
 
@@ -132,10 +133,15 @@ func extends(next auditlog.Checkpoint, prior []byte, hr hashReader) error {
 	return nil
 }
 
-// checkLeaves rehashes entries from..to-1 and compares with the stored leaves.
+// checkLeaves rehashes entries from..to-1 and compares with the stored
+// leaves. After a large ceremony that is every entry it added, so the pages
+// read are released as it goes (boltmem.ReleaseAbove).
 func checkLeaves(tx *bbolt.Tx, from, to int64) error {
 	hr := hashReader{tx.Bucket([]byte(BucketHashes))}
 	return forEachTx(tx, from, to, func(seq int64, entry []byte) error {
+		if (seq-from)%1024 == 1023 {
+			boltmem.ReleaseAbove(tx, 64<<20)
+		}
 		leaf, err := hr.ReadHashes([]int64{tlog.StoredHashIndex(0, seq)})
 		if err != nil {
 			return err

@@ -55,7 +55,7 @@ func (l *Log) Export(s note.Signer, write func(auditlog.Export) error) (*ExportR
 		return nil, err
 	}
 	exp := auditlog.Export{
-		Info: auditlog.ExportInfo{Version: 1, Origin: cur.Origin, TreeSize: cur.Size, PreviousTreeSize: prev.Size},
+		Info: auditlog.ExportInfo{Version: auditlog.ExportVersion, Origin: cur.Origin, TreeSize: cur.Size, PreviousTreeSize: prev.Size},
 	}
 	if prevSigned != nil {
 		cp, err := l.ConsistencyProof(prev.Size, cur.Size)

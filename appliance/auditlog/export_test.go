@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,4 +121,40 @@ func bytesOf(b byte) []byte {
 		s[i] = b
 	}
 	return s
+}
+
+// TestExportBundleAfterManyCeremonies is the regression test for `appliance
+// log export` failing with "manifest: files: 48 entries, limit 32" once the
+// log held more checkpoints than a bundle may carry files: 40 ceremonies,
+// two exports, both bundles read back and verified with all checkpoints.
+func TestExportBundleAfterManyCeremonies(t *testing.T) {
+	f := newFixture(t)
+	f.setup(t)
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	pub := priv.Public().(ed25519.PublicKey)
+	v, _ := note.NewVerifier(f.vkey)
+	for round, ceremonies := range []int{40, 5} {
+		for i := range ceremonies {
+			f.ceremony(t, fmt.Sprintf("b%d-%02d", round, i), 1, 100*round+i)
+		}
+		out := filepath.Join(f.dir, fmt.Sprintf("usb-%d", round))
+		os.Mkdir(out, 0o755)
+		path, res, err := f.log.ExportBundle(out, origin, priv, t.TempDir())
+		if err != nil {
+			t.Fatalf("export %d: %v", round+1, err)
+		}
+		x, closeFn, err := OpenExport(path, origin, pub, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := shared.Verify(x, shared.VerifyOptions{Verifier: v, VerifierKey: f.vkey})
+		closeFn()
+		all, _ := f.log.Checkpoints()
+		if err != nil || !r.OK() || r.TreeSize != res.Checkpoint.Size || r.Checkpoints != len(all) || len(all) < 41 {
+			t.Fatalf("export %d: %v, ok=%v, %d checkpoints of %d: %+v", round+1, err, r.OK(), r.Checkpoints, len(all), r.Discrepancies)
+		}
+		if round == 1 && res.PreviousSize == 0 {
+			t.Fatal("second export has no previous checkpoint")
+		}
+	}
 }

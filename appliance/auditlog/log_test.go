@@ -1,6 +1,7 @@
 package auditlog
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -410,5 +411,44 @@ func TestConcurrentAppends(t *testing.T) {
 	}
 	if n, _ := f.log.Size(); n != 42 {
 		t.Fatalf("size %d", n)
+	}
+}
+
+// TestProverMatchesTLogProof: one Prover (cached hashes, a tiny cache that
+// keeps being emptied, inside a caller's transaction or its own) writes the
+// same proofs as TLogProof, in any order, and refuses what TLogProof refuses.
+func TestProverMatchesTLogProof(t *testing.T) {
+	defer func(n int) { proverCacheMax = n }(proverCacheMax)
+	proverCacheMax = 5
+	f := newFixture(t)
+	f.setup(t)
+	_, seqs1 := f.ceremony(t, "b1", 7, 0)
+	signed, seqs2 := f.ceremony(t, "b2", 9, 7)
+	seqs := append(seqs1, seqs2...)
+	p, err := f.log.NewProver(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := append(append([]int64(nil), seqs...), seqs[len(seqs)-1], seqs[0], seqs[3])
+	for n, i := range order {
+		want, err := f.log.TLogProof(i, signed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		if n%2 == 0 {
+			got, err = p.Proof(nil, i)
+		} else {
+			err = f.db.View(func(tx *bbolt.Tx) (err error) { got, err = p.Proof(tx, i); return err })
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("entry %d: prover gave %q (%v), TLogProof %q", i, got, err, want)
+		}
+	}
+	if _, err := p.Proof(nil, p.Size()); err == nil {
+		t.Error("proof of an entry outside the checkpoint")
+	}
+	if _, err := f.log.NewProver([]byte("not a checkpoint")); err == nil {
+		t.Error("prover for garbage")
 	}
 }

@@ -72,13 +72,13 @@ func (a AuditRecorder) Checkpoint() ([]byte, uint64, error) {
 	return signed, uint64(cp.Size), nil
 }
 
-func (a AuditRecorder) Proof(index, size uint64, signed []byte) ([]byte, error) {
-	cp, err := auditlog.SplitSigned(signed)
+func (a AuditRecorder) Prover(signed []byte, size uint64) (func(*bbolt.Tx, uint64) ([]byte, error), error) {
+	p, err := a.Log.NewProver(signed)
 	if err != nil {
 		return nil, err
 	}
-	if uint64(cp.Size) != size {
-		return nil, fmt.Errorf("checkpoint has size %d, the ceremony recorded %d", cp.Size, size)
+	if uint64(p.Size()) != size {
+		return nil, fmt.Errorf("checkpoint has size %d, the ceremony recorded %d", p.Size(), size)
 	}
-	return a.Log.TLogProof(int64(index), signed)
+	return func(tx *bbolt.Tx, index uint64) ([]byte, error) { return p.Proof(tx, int64(index)) }, nil
 }

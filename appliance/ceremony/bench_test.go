@@ -13,8 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +30,8 @@ import (
 )
 
 // BenchEnv sets the batch size of BenchmarkCeremony (default 100,000; CI
-// runs a smaller one).
+// runs a smaller one). DACLINE_BENCH_CHUNK and DACLINE_BENCH_WORKERS, when
+// set, override the Runner's ChunkSize and Workers for experiments.
 const BenchEnv = "DACLINE_BENCH_CSRS"
 
 // BenchmarkCeremony runs one whole ceremony of N CSRs on SoftHSM2 — decrypt
@@ -47,31 +51,42 @@ func BenchmarkCeremony(b *testing.B) {
 	f := newFixture(b)
 	in := b.TempDir()
 	path := f.writeBatchStream(in, n)
-	raw := rawSignRate(b, f, 3*time.Second)
+	raw, rawCPU := rawSignRate(b, f, 3*time.Second)
 
 	b.ResetTimer()
 	var res *Result
 	var elapsed time.Duration
-	var peak, peakAnon int64
+	var peak, peakAnon, peakFile int64
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		out := b.TempDir()
 		f.db.Close()
-		f.reopenDB() // a fresh log each iteration would need a fresh fixture; one iteration is the norm (-benchtime 1x)
+		f.reopenDB()         // a fresh log each iteration would need a fresh fixture; one iteration is the norm (-benchtime 1x)
+		LimitMemory()        // as appliance sign does
+		debug.FreeOSMemory() // the fixture's garbage is not the ceremony's
 		resetPeakRSS()
-		stopSampling := sampleAnon(&peakAnon)
+		stopSampling := sampleRSS(&peakAnon, &peakFile)
+		cpu0 := processCPU()
 		t0 := time.Now()
 		bt, bnd, err := OpenBatch(path, []age.Identity{f.applID}, f.stations, f.dir)
 		if err != nil {
 			b.Fatal(err)
 		}
 		r := f.runner()
-		r.ChunkSize = 0 // the default, 256
+		r.ChunkSize = 0 // the default
+		if v := os.Getenv("DACLINE_BENCH_CHUNK"); v != "" {
+			r.ChunkSize, _ = strconv.Atoi(v)
+		}
+		if v := os.Getenv("DACLINE_BENCH_WORKERS"); v != "" {
+			r.Workers, _ = strconv.Atoi(v)
+		}
 		res, err = r.Run(context.Background(), bt, Options{OutDir: out})
 		bnd.Close()
 		if err != nil {
 			b.Fatal(err)
 		}
 		elapsed = time.Since(t0)
+		cpu = processCPU() - cpu0
 		stopSampling()
 		peak = peakRSS()
 		if i+1 < b.N {
@@ -85,12 +100,19 @@ func BenchmarkCeremony(b *testing.B) {
 	b.ReportMetric(rate/raw, "ratio")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
 	b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MB")
+	b.ReportMetric(float64(peakFile)/(1<<20), "peak-file-MB")
+	dacCPU := cpu / time.Duration(max(res.IssuedNow, 1))
+	b.ReportMetric(float64(dacCPU.Microseconds()), "cpu-us/dac")
+	b.ReportMetric(float64(rawCPU.Microseconds()), "cpu-us/raw-sign")
 	fmt.Printf("ceremony: %d CSRs end to end in %s: %.0f DACs/s; raw single-session C_Sign %.0f/s; ratio %.2f (target >= 0.5); issuing phase %.0f DACs/s\n",
 		n, elapsed.Round(time.Millisecond), rate, raw, rate/raw, res.SignRate)
 	fmt.Printf("ceremony: phases: open %s, check %s, issue %s, bundle %s\n", (elapsed - res.CheckElapsed - res.IssueElapsed - res.WriteElapsed).Round(time.Millisecond),
 		res.CheckElapsed.Round(time.Millisecond), res.IssueElapsed.Round(time.Millisecond), res.WriteElapsed.Round(time.Millisecond))
-	fmt.Printf("ceremony: peak RSS %d MB (VmHWM, counts the bbolt file pages mapped in), peak anonymous RSS %d MB (sampled every 20 ms)\n",
-		peak>>20, peakAnon>>20)
+	fmt.Printf("ceremony: CPU time %s (%.2f cores busy on average of %d): %s per DAC; a raw C_Sign costs %s; on %d idle cores the ratio could reach %.2f\n",
+		cpu.Round(time.Millisecond), cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU(), dacCPU, rawCPU, runtime.NumCPU(),
+		float64(runtime.NumCPU())*rawCPU.Seconds()/dacCPU.Seconds())
+	fmt.Printf("ceremony: peak RSS %d MB (VmHWM, counts the bbolt file pages mapped in); sampled every 20 ms: peak anonymous RSS %d MB, peak file-backed RSS %d MB\n",
+		peak>>20, peakAnon>>20, peakFile>>20)
 }
 
 // writeBatchStream writes an n-CSR batch without holding it in memory.
@@ -108,15 +130,23 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
+	// CSRs are made on every CPU, a block at a time, and written in order.
 	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: "module"}}
-	for i := 0; i < n; i++ {
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, k)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if err := enc.Encode(bundle.CSRLine{ID: fmt.Sprintf("m%07d", i), CSR: der}); err != nil {
-			f.t.Fatal(err)
+	const block = 4096
+	ders := make([][]byte, block)
+	for start := 0; start < n; start += block {
+		m := min(block, n-start)
+		parallel(m, runtime.NumCPU(), func(i int) {
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			ders[i], _ = x509.CreateCertificateRequest(rand.Reader, tmpl, k)
+		})
+		for i, der := range ders[:m] {
+			if der == nil {
+				f.t.Fatal("CreateCertificateRequest failed")
+			}
+			if err := enc.Encode(bundle.CSRLine{ID: fmt.Sprintf("m%07d", start+i), CSR: der}); err != nil {
+				f.t.Fatal(err)
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -134,8 +164,9 @@ func (f *fixture) writeBatchStream(dir string, n int) string {
 }
 
 // rawSignRate signs SHA-256 digests with the PAI key on one session of its
-// own, straight through PKCS#11 (C_SignInit + C_Sign, nothing verified).
-func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
+// own, straight through PKCS#11 (C_SignInit + C_Sign, nothing verified), and
+// returns the rate and the process CPU time one signature took.
+func rawSignRate(b *testing.B, f *fixture, d time.Duration) (float64, time.Duration) {
 	b.Helper()
 	p := pkcs11.New(hsm.DefaultModule)
 	if p == nil {
@@ -181,6 +212,7 @@ func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
 	digest := sha256.Sum256([]byte("raw C_Sign baseline"))
 	mech := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}
 	count := 0
+	cpu0 := processCPU()
 	t0 := time.Now()
 	for time.Since(t0) < d {
 		if err := p.SignInit(sh, mech, objs[0]); err != nil {
@@ -191,7 +223,16 @@ func rawSignRate(b *testing.B, f *fixture, d time.Duration) float64 {
 		}
 		count++
 	}
-	return float64(count) / time.Since(t0).Seconds()
+	return float64(count) / time.Since(t0).Seconds(), (processCPU() - cpu0) / time.Duration(count)
+}
+
+// processCPU is the user + system CPU time of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func isRV(err error, rv uint) bool {
@@ -202,8 +243,9 @@ func isRV(err error, rv uint) bool {
 // resetPeakRSS resets VmHWM (Linux: write 5 to /proc/self/clear_refs).
 func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
-// sampleAnon records the largest RssAnon seen until the returned stop is called.
-func sampleAnon(max *int64) (stop func()) {
+// sampleRSS records the largest RssAnon and RssFile seen until the returned
+// stop is called.
+func sampleRSS(maxAnon, maxFile *int64) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -211,8 +253,12 @@ func sampleAnon(max *int64) (stop func()) {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v := procStatus("RssAnon:"); v > *max {
-				*max = v
+			if v := procStatus("RssAnon:"); v > *maxAnon {
+				*maxAnon = v
+			}
+			if v := procStatus("RssFile:"); v > *maxFile {
+				*maxFile = v
+
 			}
 			select {
 			case <-done:

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/appliance/policy"
 	"github.com/dacline/dacline/shared/matter"
@@ -20,7 +21,11 @@ import (
 // Issuer is the PAI the ceremony signs with.
 type Issuer struct {
 	PAI, PAA *x509.Certificate
-	Signer   crypto.Signer // the PAI key, in the HSM
+	// Signer is the PAI key, in the HSM. It may leave the verification of
+	// its signatures to its caller (hsm.Key.X509Signer): every DAC
+	// signature is verified, once, by x509.CreateCertificate inside
+	// matter.IssueCertificate, with the PAI's public key.
+	Signer crypto.Signer
 	// Random draws serial numbers: C_GenerateRandom on the token.
 	Random func(n int) ([]byte, error)
 }
@@ -382,7 +387,9 @@ func (r *Runner) issueAll(ctx context.Context, b *Batch, c *issuance.Ceremony) e
 		if err := issuance.Refusals(tx, b.ID, func(rf issuance.Refusal) error { skip.set(rf.Index); return nil }); err != nil {
 			return err
 		}
-		return issuance.BatchIssuedIndexes(tx, b.ID, func(i uint32) error { skip.set(i); done++; return nil })
+		err := issuance.BatchIssuedIndexes(tx, b.ID, func(i uint32) error { skip.set(i); done++; return nil })
+		boltmem.Release(tx) // the scan read every record page of the batch
+		return err
 	})
 	if err != nil {
 		return err

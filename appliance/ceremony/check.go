@@ -10,6 +10,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/appliance/policy"
 	"github.com/dacline/dacline/shared/matter"
@@ -118,6 +119,7 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 			csrs[i], errs[i] = nil, nil
 		}
 		reqs = reqs[:0]
+		boltmem.ReleaseAbove(tx, mappedLimit) // the key index lookups touch pages all over it
 		return nil
 	}
 	err = db.View(func(tx *bbolt.Tx) error {

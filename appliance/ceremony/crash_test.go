@@ -117,7 +117,7 @@ func runChild(path string) error {
 	}
 	defer bnd.Close()
 	r := &Runner{DB: db, Policy: pol, PolicySHA256: sha256.Sum256(s.Policy),
-		Issuer: Issuer{PAI: pai, PAA: paa, Signer: paiKey.Signer(), Random: tok.Random},
+		Issuer: Issuer{PAI: pai, PAA: paa, Signer: paiKey.X509Signer(), Random: tok.Random},
 		Log:    AuditRecorder{Log: lg, Signer: ls}, Appliance: ns, TempDir: s.Temp, ChunkSize: s.ChunkSize, Officer: "crash test officer"}
 	res, err := r.Run(context.Background(), b, Options{OutDir: s.Out})
 	if err != nil {

@@ -142,7 +142,7 @@ func (f *fixture) runner() *Runner {
 	}
 	return &Runner{
 		DB: f.db, Policy: pol, PolicySHA256: sha256.Sum256(f.policyRaw),
-		Issuer:    Issuer{PAI: f.pai, PAA: f.paa, Signer: f.paiKey.Signer(), Random: f.tok.Random},
+		Issuer:    Issuer{PAI: f.pai, PAA: f.paa, Signer: f.paiKey.X509Signer(), Random: f.tok.Random},
 		Log:       AuditRecorder{Log: f.log, Signer: ls},
 		Appliance: ns, Officer: "test officer", TempDir: f.dir, ChunkSize: 16,
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/shared/matter"
 )
@@ -145,15 +145,12 @@ func (r *Runner) produce(ctx context.Context, b *Batch, skip bitset, out chan<- 
 		}
 		// The CSR passed ParseDACCSR (signature included) in the check of
 		// this same, hash-verified batch; here only its key is needed.
-		csr, err := x509.ParseCertificateRequest(req.CSR)
+		pub, spki, err := csrPublicKey(req.CSR)
 		if err != nil {
-			return fmt.Errorf("csr %d: re-parse of an accepted csr failed: %w", req.Index, err)
+			return fmt.Errorf("csr %d: reading the key of an accepted csr failed: %w", req.Index, err)
 		}
-		pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
-		if !ok || pub.Curve != elliptic.P256() {
-			return fmt.Errorf("csr %d: accepted csr has no P-256 key", req.Index)
-		}
-		cur.jobs = append(cur.jobs, &job{req: req, pub: pub, spki: sha256.Sum256(csr.RawSubjectPublicKeyInfo)})
+		req.CSR = nil // the job keeps the key, not the request
+		cur.jobs = append(cur.jobs, &job{req: req, pub: pub, spki: sha256.Sum256(spki)})
 		if len(cur.jobs) == size {
 			return flush()
 		}
@@ -268,13 +265,9 @@ func (r *Runner) issueOne(c *issuance.Ceremony, j *job, fullChain bool) error {
 	if err != nil {
 		return fmt.Errorf("csr %d: dac template: %w", j.req.Index, err)
 	}
-	der, err := matter.IssueCertificate(tmpl, r.Issuer.PAI, j.pub, r.Issuer.Signer, matter.DAC)
+	dac, err := matter.IssueParsed(tmpl, r.Issuer.PAI, j.pub, r.Issuer.Signer, matter.DAC)
 	if err != nil {
 		return fmt.Errorf("csr %d: %w", j.req.Index, err)
-	}
-	dac, err := x509.ParseCertificate(der)
-	if err != nil {
-		return fmt.Errorf("csr %d: issued dac does not parse: %w", j.req.Index, err)
 	}
 	now := r.now()
 	if fullChain {
@@ -285,7 +278,7 @@ func (r *Runner) issueOne(c *issuance.Ceremony, j *job, fullChain bool) error {
 	if err := checkIssued(dac, r.Issuer.PAI, c, j, now); err != nil {
 		return fmt.Errorf("csr %d: issued dac: %w", j.req.Index, err)
 	}
-	j.der = der
+	j.der = dac.Raw
 	return nil
 }
 
@@ -307,19 +300,19 @@ func checkIssued(dac, pai *x509.Certificate, c *issuance.Ceremony, j *job, now t
 	if !ids.HasVID || !ids.HasPID || ids.VID != j.req.VID || ids.PID != j.req.PID {
 		return fmt.Errorf("subject says %s, %04X/%04X was asked for", ids, j.req.VID, j.req.PID)
 	}
-	if !bytes.Equal(dac.RawSubjectPublicKeyInfo, mustSPKI(j)) {
+	if sha256.Sum256(dac.RawSubjectPublicKeyInfo) != j.spki {
 		return errors.New("certifies another key than the csr's")
 	}
 	return nil
 }
 
-func mustSPKI(j *job) []byte {
-	b, err := x509.MarshalPKIXPublicKey(j.pub)
-	if err != nil {
-		return nil
-	}
-	return b
-}
+// mappedLimit is the resident file-backed memory (mostly database pages
+// bbolt read through its map) above which the ceremony hands the pages
+// back (boltmem.ReleaseAbove), checked at every commit, every check block
+// and every 256 DACs written out. Random index lookups each map a 64 KB
+// fault-around window, so one 256-DAC commit can add a few tens of MB on
+// top; a 1,000,000-DAC ceremony stays far below 300 MB.
+const mappedLimit = 64 << 20
 
 // commitChunk is the named transaction "commit-dacs": each DAC of the chunk
 // goes into the issuance store with its dac-issued audit entry, and the
@@ -344,7 +337,11 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 			}
 		}
 		next.Issued += len(ch.jobs)
-		return issuance.PutCeremony(tx, &next)
+		if err := issuance.PutCeremony(tx, &next); err != nil {
+			return err
+		}
+		boltmem.ReleaseAbove(tx, mappedLimit)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("commit-dacs (chunk %d): %w", ch.n, err)

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/appliance/internal/boltmem"
 	"github.com/dacline/dacline/appliance/issuance"
 )
 
@@ -170,14 +171,21 @@ func (r *Runner) recordBundle(c *issuance.Ceremony, name, sum, manifestSum strin
 // buildPayload spools the return bundle's files from the issuance store.
 func (r *Runner) buildPayload(ctx context.Context, bld *bundle.Builder, c *issuance.Ceremony) error {
 	note := []byte(c.Checkpoint)
-	err := writeLines(bld, bundle.DACFile, bundle.MaxDACLine, func(w *bundle.LineWriter) error {
+	prove, err := r.Log.Prover(note, c.CheckpointSize)
+	if err != nil {
+		return fmt.Errorf("return bundle: audit checkpoint: %w", err)
+	}
+	err = writeLines(bld, bundle.DACFile, bundle.MaxDACLine, func(w *bundle.LineWriter) error {
 		n := 0
 		return r.DB.View(func(tx *bbolt.Tx) error {
 			return issuance.BatchDACs(tx, c.BatchID, func(d *issuance.DACRecord) error {
 				if n%1024 == 0 && ctx.Err() != nil {
 					return ctx.Err()
 				}
-				proof, err := r.Log.Proof(d.LogIndex, c.CheckpointSize, note)
+				if n%256 == 255 {
+					boltmem.ReleaseAbove(tx, mappedLimit) // every record page is read once
+				}
+				proof, err := prove(tx, d.LogIndex)
 				if err != nil {
 					return fmt.Errorf("dac %s: tlog proof: %w", d.SerialHex(), err)
 				}

@@ -19,7 +19,10 @@ type Recorder interface {
 	// Checkpoint signs (or returns the identical, already signed) checkpoint
 	// of the whole log and returns the signed note and its tree size.
 	Checkpoint() (note []byte, size uint64, err error)
-	// Proof returns the c2sp.org/tlog-proof@v1 text proving entry index
-	// against the signed checkpoint note of tree size size.
-	Proof(index, size uint64, note []byte) ([]byte, error)
+	// Prover checks the signed checkpoint note of tree size size against
+	// the log and returns a function writing the c2sp.org/tlog-proof@v1
+	// text proving entry index against it, reading in tx (a read
+	// transaction of the database, or nil). The function is used by one
+	// goroutine at a time.
+	Prover(note []byte, size uint64) (func(tx *bbolt.Tx, index uint64) ([]byte, error), error)
 }

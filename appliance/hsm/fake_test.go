@@ -6,11 +6,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -337,4 +341,54 @@ func FuzzParsePublicKey(f *testing.F) {
 			parsePublicKey(typ, params, point)
 		}
 	})
+}
+
+// TestX509SignerBadSignatureIsCaught: X509Signer leaves the ECDSA
+// verification to crypto/x509, so a token signature that does not verify
+// must still make x509.CreateCertificate (and CreateCertificateRequest) fail;
+// malformed raw signatures are refused by the signer itself.
+func TestX509SignerBadSignatureIsCaught(t *testing.T) {
+	f := newFake(t)
+	tok, err := openFake(t, f, "1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fakeKey(t, tok)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "x"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0), BasicConstraintsValid: true, IsCA: true}
+	create := func() error {
+		_, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k.X509Signer())
+		return err
+	}
+	createCSR := func() error {
+		_, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "x"}}, k.X509Signer())
+		return err
+	}
+	if err := create(); err != nil {
+		t.Fatalf("good signature refused: %v", err)
+	}
+	if err := createCSR(); err != nil {
+		t.Fatalf("good csr signature refused: %v", err)
+	}
+	for name, sig := range map[string]func([]byte) []byte{
+		"other message": func([]byte) []byte { o := sha256.Sum256([]byte("y")); return f.rawSign(o[:]) },
+		"flipped bit":   func(d []byte) []byte { s := f.rawSign(d); s[40] ^= 1; return s },
+	} {
+		f.sign = func(_ pkcs11.SessionHandle, d []byte) ([]byte, error) { return sig(d), nil }
+		if err := create(); err == nil || !strings.Contains(err.Error(), "signature") {
+			t.Errorf("%s: CreateCertificate accepted a bad token signature (err %v)", name, err)
+		}
+		if err := createCSR(); err == nil {
+			t.Errorf("%s: CreateCertificateRequest accepted a bad token signature", name)
+		}
+	}
+	for name, sig := range map[string]func([]byte) []byte{
+		"63 bytes": func(d []byte) []byte { return f.rawSign(d)[:63] },
+		"zero s":   func(d []byte) []byte { s := f.rawSign(d); clear(s[32:]); return s },
+	} {
+		f.sign = func(_ pkcs11.SessionHandle, d []byte) ([]byte, error) { return sig(d), nil }
+		if err := create(); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s: got %v, want ErrBadSignature", name, err)
+		}
+	}
 }

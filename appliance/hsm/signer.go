@@ -22,7 +22,27 @@ import (
 // before it is returned. The rand argument is ignored: the token draws its own.
 func (k *Key) Signer() crypto.Signer { return &tokenSigner{k: k} }
 
-type tokenSigner struct{ k *Key }
+// X509Signer returns a crypto.Signer for the key to hand to crypto/x509's
+// CreateCertificate, CreateCertificateRequest and CreateRevocationList only.
+// It is Signer without its own verification of P-256 signatures, because
+// those functions verify the signature they got with the signer's Public()
+// key before returning it (crypto/x509 signTBS; "x509: signature returned by
+// signer is invalid"), so verifying here too would check every certificate
+// signature twice — the second most expensive step of issuing a DAC. The
+// raw r‖s is still checked to be 64 bytes with non-zero halves. Ed25519 keys
+// get the verifying Signer. Hand anything else the Signer.
+func (k *Key) X509Signer() crypto.Signer {
+	if k.typ != KeyP256 {
+		return k.Signer()
+	}
+	return &tokenSigner{k: k, callerVerifies: true}
+}
+
+type tokenSigner struct {
+	k *Key
+	// callerVerifies: crypto/x509 verifies the ECDSA signature (X509Signer).
+	callerVerifies bool
+}
 
 func (s *tokenSigner) Public() crypto.PublicKey { return s.k.public }
 
@@ -44,7 +64,7 @@ func (s *tokenSigner) Sign(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]b
 		if err != nil {
 			return nil, fmt.Errorf("key %q: %w", k.label, err)
 		}
-		if !ecdsa.VerifyASN1(k.public.(*ecdsa.PublicKey), msg, der) {
+		if !s.callerVerifies && !ecdsa.VerifyASN1(k.public.(*ecdsa.PublicKey), msg, der) {
 			return nil, fmt.Errorf("key %q: %w: ECDSA signature does not verify", k.label, ErrBadSignature)
 		}
 		return der, nil

@@ -35,6 +35,8 @@ func TestCeremonyKills(t *testing.T) {
 	chunks := (n + commitEvery - 1) / commitEvery
 	r := rng(t)
 	f := newFactory(t)
+	snapshot := f.tokenSnapshot()
+	restored := 0
 
 	var (
 		killed, sigkills, hooks, batches, runs, reproduced int
@@ -107,6 +109,12 @@ func TestCeremonyKills(t *testing.T) {
 		case errors.As(err, &ee) && ee.ExitCode() == 137 && mode == "hook" && hookRE.MatchString(stderr.String()):
 			hooks++
 			points[strings.SplitN(point, ":", 2)[0]]++
+		case sigkills > 0 && tokenLost(stderr.String()):
+			// A SIGKILL landed inside SoftHSM2's non-atomic token rewrite
+			// (token_test.go): put the development token back and run again.
+			f.restoreToken(snapshot)
+			restored++
+			continue
 		default:
 			t.Fatalf("appliance sign (%s %s) failed: %v\nstdout:\n%s\nstderr:\n%s", mode, point, err, stdout.String(), stderr.String())
 		}
@@ -183,8 +191,8 @@ func TestCeremonyKills(t *testing.T) {
 	if t.Failed() && verdict == "log verifies (appliance audit verify)" {
 		verdict = "INVARIANTS BROKEN (see above)"
 	}
-	t.Logf("chaos: ceremony survived %d kills (%d SIGKILL at random instants, %d at named crash points %s; caught %s) in %d runs over %d batches of %d CSRs; %d DACs issued for %d keys; station imported every batch; a finished batch run again signed nothing; %s; %d entries left in TMPDIR by killed runs",
-		killed, sigkills, hooks, fmtCounts(points), fmtCounts(caught), runs+reproduced, batches, n, s.issued, len(allKeys), verdict, f.leftoverTemps())
+	t.Logf("chaos: ceremony survived %d kills (%d SIGKILL at random instants, %d at named crash points %s; caught %s) in %d runs over %d batches of %d CSRs; %d DACs issued for %d keys; station imported every batch; a finished batch run again signed nothing; %s; %d entries left in TMPDIR by killed runs; SoftHSM2 token restored %d times after a kill damaged it",
+		killed, sigkills, hooks, fmtCounts(points), fmtCounts(caught), runs+reproduced, batches, n, s.issued, len(allKeys), verdict, f.leftoverTemps(), restored)
 }
 
 // fmtCounts prints a count map in a stable order: "a=1 b=2".

@@ -12,6 +12,8 @@
 //	cd.der               Certification Declaration (optional)
 //	station.db           bbolt: bucket "consumed-batches" (dac-batch IDs imported);
 //	                     the station state store (lineclient/station) adds its buckets
+//	tmp/                 bundle temporary files, 0700 (Home.TempDir); what a killed
+//	                     run left is removed by the next command that reads or writes bundles
 //
 // Init is all-or-nothing: the home is built in a temporary sibling directory and renamed
 // into place, so a crash leaves either no home or a complete one.

@@ -33,6 +33,7 @@ const (
 	CDFile          = "cd.der"
 	CDSignerFile    = "cd-signer.pem" // optional trust anchor: the CD's signing certificate
 	DBFile          = "station.db"
+	TempDirName     = "tmp" // bundle temporary files (TempDir)
 )
 
 // Errors callers branch on.
@@ -64,6 +65,7 @@ type Home struct {
 	Identity  *bundle.StationIdentity
 	Appliance *bundle.ApplianceIdentity
 	db        *bbolt.DB
+	tmp       string // set by TempDir once prepared
 }
 
 // Open opens an initialized home: checks the permissions of the directory and the secret
@@ -147,6 +149,26 @@ func (h *Home) Path(name string) string { return filepath.Join(h.dir, name) }
 
 // DB is station.db, opened once for the process.
 func (h *Home) DB() *bbolt.DB { return h.db }
+
+// TempDir returns <home>/tmp (mode 0700) for bundle temporary files: the
+// decrypted copy of every dac-batch the station imports and the spool of
+// every bundle it writes. The first call in a process removes what killed
+// runs left there (bundle.PrepareTempDir); that is safe because the home is
+// open in one process at a time (station.db is locked from Open to Close).
+func (h *Home) TempDir() (string, error) {
+	if h.tmp != "" {
+		return h.tmp, nil
+	}
+	if h.db == nil {
+		return "", fmt.Errorf("station home %s: not open", h.dir)
+	}
+	dir := h.Path(TempDirName)
+	if _, err := bundle.PrepareTempDir(dir); err != nil {
+		return "", fmt.Errorf("station home: %w", err)
+	}
+	h.tmp = dir
+	return dir, nil
+}
 
 // Close closes station.db.
 func (h *Home) Close() error {

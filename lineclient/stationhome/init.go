@@ -246,10 +246,14 @@ func (h *Home) WriteEnrollment(outDir string) (string, *bundle.Manifest, error) 
 	if err != nil {
 		return "", nil, err
 	}
+	tmp, err := h.TempDir()
+	if err != nil {
+		return "", nil, err
+	}
 	b, err := bundle.NewBuilder(bundle.Header{
 		Kind: bundle.KindEnrollment, Sender: h.Config.Name,
 		Labels: map[string]string{"vid": h.Config.VID, "pid": h.Config.PID},
-	}, "")
+	}, tmp)
 	if err != nil {
 		return "", nil, err
 	}

@@ -93,7 +93,7 @@ func writeSyntheticExport(b *testing.B, dir string, n int64) {
 	}
 	sign(n)
 	err := WriteExport(dir, Export{
-		Info:        ExportInfo{Version: 1, Origin: testOrigin, TreeSize: n},
+		Info:        ExportInfo{Version: ExportVersion, Origin: testOrigin, TreeSize: n},
 		Checkpoints: signed,
 		Entries: func(emit func([]byte) error) error {
 			for i := int64(0); i < n; i++ {

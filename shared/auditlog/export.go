@@ -14,32 +14,30 @@ import (
 )
 
 // File names of a log export (docs/audit-log.md, "Export"). The export is a
-// flat set of files, so the same names serve as a directory and as the
-// payload of a log-export bundle.
+// flat set of at most five files whatever the log's size, so the same names
+// serve as a directory and as the payload of a log-export bundle (which caps
+// its file count).
 const (
-	ExportInfoFile     = "export.json"
-	ExportEntriesFile  = "entries.jsonl"
-	ExportPreviousFile = "previous.note"     // previous export's signed checkpoint
-	ExportConsistency  = "consistency.proof" // previous → latest
-	checkpointPrefix   = "checkpoint-"       // checkpoint-000001.note …, in signing order
-	checkpointExt      = ".note"
-	maxCheckpointFiles = 1 << 20
+	ExportInfoFile        = "export.json"
+	ExportEntriesFile     = "entries.jsonl"
+	ExportCheckpointsFile = "checkpoints.txt"   // every signed checkpoint, concatenated (notes.go)
+	ExportPreviousFile    = "previous.note"     // previous export's signed checkpoint
+	ExportConsistency     = "consistency.proof" // previous → latest
+
+	// ExportVersion is the export.json version this package writes: 2 keeps
+	// all checkpoints in checkpoints.txt. Version 1 (one checkpoint-NNNNNN.note
+	// file per checkpoint, which outgrew the bundle's file limit) is still read.
+	ExportVersion = 2
+
+	v1CheckpointPrefix = "checkpoint-" // version 1: checkpoint-000001.note …
+	v1CheckpointExt    = ".note"
+	maxV1Checkpoints   = 1 << 16
 )
-
-// CheckpointFileName names the i-th (1-based) signed checkpoint of an export.
-func CheckpointFileName(i int) string {
-	return fmt.Sprintf("%s%06d%s", checkpointPrefix, i, checkpointExt)
-}
-
-// IsCheckpointFile reports whether name is a checkpoint file of an export.
-func IsCheckpointFile(name string) bool {
-	return strings.HasPrefix(name, checkpointPrefix) && strings.HasSuffix(name, checkpointExt)
-}
 
 // ExportInfo is export.json: what the export claims to hold. The verifier
 // checks every claim against the signed checkpoints.
 type ExportInfo struct {
-	Version          int    `json:"version"`            // 1
+	Version          int    `json:"version"`            // ExportVersion (1 is read too)
 	Origin           string `json:"origin"`             // log origin = checkpoint key name
 	TreeSize         int64  `json:"tree_size"`          // entries in entries.jsonl = latest checkpoint size
 	PreviousTreeSize int64  `json:"previous_tree_size"` // size of previous.checkpoint, 0 on the first export
@@ -67,6 +65,9 @@ func (e Export) WriteFiles(create func(name string, write func(io.Writer) error)
 	if len(e.Checkpoints) == 0 {
 		return errors.New("export: no checkpoint")
 	}
+	if e.Info.Version != ExportVersion {
+		return fmt.Errorf("export: writing version %d, this package writes version %d", e.Info.Version, ExportVersion)
+	}
 	if (e.Previous == nil) != (e.Consistency == nil) {
 		return errors.New("export: a previous checkpoint needs a consistency proof and vice versa")
 	}
@@ -80,10 +81,12 @@ func (e Export) WriteFiles(create func(name string, write func(io.Writer) error)
 	if err := small(ExportInfoFile, append(info, '\n')); err != nil {
 		return err
 	}
-	for i, c := range e.Checkpoints {
-		if err := small(CheckpointFileName(i+1), c); err != nil {
-			return err
-		}
+	ckpts, err := JoinNotes(e.Checkpoints)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := small(ExportCheckpointsFile, ckpts); err != nil {
+		return err
 	}
 	if e.Previous != nil {
 		if err := small(ExportPreviousFile, e.Previous); err != nil {
@@ -181,7 +184,7 @@ func syncDir(dir string) error {
 type ExportDir struct {
 	Name            string // directory or bundle, for messages
 	Info            ExportInfo
-	Checkpoints     []NamedFile // signed checkpoints, in signing order
+	Checkpoints     []NamedFile // signed checkpoints, in signing order, named for messages
 	Previous        *NamedFile  // previous.note, when present
 	ConsistencyFile *NamedFile  // consistency.proof, when present
 	open            func(name string) (io.ReadCloser, error)
@@ -224,27 +227,28 @@ func OpenExportFiles(where string, names []string, open func(name string) (io.Re
 	if err := dec.Decode(&x.Info); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", where, ExportInfoFile, err)
 	}
-	if x.Info.Version != 1 {
-		return nil, fmt.Errorf("%s: %s: version %d, this verifier reads version 1", where, ExportInfoFile, x.Info.Version)
-	}
-	var ckpts []string
 	has := map[string]bool{}
 	for _, n := range names {
 		has[n] = true
-		if IsCheckpointFile(n) {
-			ckpts = append(ckpts, n)
+	}
+	switch x.Info.Version {
+	case ExportVersion:
+		if !has[ExportCheckpointsFile] {
+			return nil, fmt.Errorf("%s: no %s: the export holds no checkpoint", where, ExportCheckpointsFile)
 		}
-	}
-	if len(ckpts) > maxCheckpointFiles {
-		return nil, fmt.Errorf("%s: %d checkpoint files, more than %d", where, len(ckpts), maxCheckpointFiles)
-	}
-	sort.Strings(ckpts)
-	for _, n := range ckpts {
-		data, err := x.readSmall(n, MaxCheckpointSize)
+		data, err := x.readSmall(ExportCheckpointsFile, MaxCheckpointsFileSize)
 		if err != nil {
 			return nil, err
 		}
-		x.Checkpoints = append(x.Checkpoints, NamedFile{Name: n, Data: data})
+		if x.Checkpoints, err = SplitNotes(ExportCheckpointsFile, data); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+	case 1:
+		if err := x.readV1Checkpoints(names); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%s: %s: version %d, this verifier reads versions 1 and %d", where, ExportInfoFile, x.Info.Version, ExportVersion)
 	}
 	for _, opt := range []struct {
 		name string
@@ -260,6 +264,29 @@ func OpenExportFiles(where string, names []string, open func(name string) (io.Re
 		*opt.dst = &NamedFile{Name: opt.name, Data: data}
 	}
 	return x, nil
+}
+
+// readV1Checkpoints reads a version 1 export's checkpoint-NNNNNN.note files,
+// in name (= signing) order.
+func (x *ExportDir) readV1Checkpoints(names []string) error {
+	var ckpts []string
+	for _, n := range names {
+		if strings.HasPrefix(n, v1CheckpointPrefix) && strings.HasSuffix(n, v1CheckpointExt) {
+			ckpts = append(ckpts, n)
+		}
+	}
+	if len(ckpts) > maxV1Checkpoints {
+		return fmt.Errorf("%s: %d checkpoint files, more than %d", x.Name, len(ckpts), maxV1Checkpoints)
+	}
+	sort.Strings(ckpts)
+	for _, n := range ckpts {
+		data, err := x.readSmall(n, MaxCheckpointSize)
+		if err != nil {
+			return err
+		}
+		x.Checkpoints = append(x.Checkpoints, NamedFile{Name: n, Data: data})
+	}
+	return nil
 }
 
 // Entries streams entries.jsonl: fn gets each line without its newline and

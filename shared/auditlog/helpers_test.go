@@ -184,7 +184,7 @@ func (l *testLog) writeExport(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "export")
 	err := WriteExport(dir, Export{
-		Info:        ExportInfo{Version: 1, Origin: testOrigin, TreeSize: int64(len(l.entries))},
+		Info:        ExportInfo{Version: ExportVersion, Origin: testOrigin, TreeSize: int64(len(l.entries))},
 		Checkpoints: l.signed,
 		Entries: func(emit func([]byte) error) error {
 			for _, e := range l.entries {

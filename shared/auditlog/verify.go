@@ -3,7 +3,6 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 
@@ -347,16 +346,4 @@ func (v *verification) checkProof(bp BundleProof) {
 			r.add(KindProof, p.Index, bp.Name, "proves the entry for dac %x…, not the bundle's dac %s…", d.dac[:8], bp.DACSHA256[:16])
 		}
 	}
-}
-
-// ReadKnownCheckpoint reads a signed checkpoint file the auditor kept.
-func ReadKnownCheckpoint(path string) (NamedFile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return NamedFile{}, err
-	}
-	if len(data) > MaxCheckpointSize {
-		return NamedFile{}, fmt.Errorf("%s: larger than a checkpoint", path)
-	}
-	return NamedFile{Name: path, Data: data}, nil
 }

@@ -177,7 +177,7 @@ func TestVerifyBadCheckpoints(t *testing.T) {
 		forged, _ := note.Sign(&note.Note{Text: string(Checkpoint{testOrigin, l.tree.Size(), root}.Text())}, forger)
 		l.signed = append(l.signed, forged)
 		r := verifyDir(t, l.writeExport(t), VerifyOptions{})
-		wantKind(t, r, KindCheckpointSignature, -1, "checkpoint-000004.note")
+		wantKind(t, r, KindCheckpointSignature, -1, "checkpoints.txt note 4 (line 16)")
 	})
 	t.Run("wrong verifier", func(t *testing.T) {
 		l, _ := standardLog(t)
@@ -195,7 +195,7 @@ func TestVerifyBadCheckpoints(t *testing.T) {
 		}
 		l.signed = append(l.signed, other.checkpointAt(n))
 		r := verifyDir(t, l.writeExport(t), VerifyOptions{})
-		wantKind(t, r, KindFork, -1, fmt.Sprintf("checkpoint-000003.note and checkpoint-000004.note both have size %d", n))
+		wantKind(t, r, KindFork, -1, fmt.Sprintf("checkpoints.txt note 3 (line 11) and checkpoints.txt note 4 (line 16) both have size %d", n))
 	})
 	t.Run("stale: export older than a bundle proof", func(t *testing.T) {
 		l, seqs := standardLog(t)
@@ -244,7 +244,7 @@ func TestVerifyPreviousExport(t *testing.T) {
 	write := func(cp ConsistencyProof, previous []byte) string {
 		dir := filepath.Join(t.TempDir(), "x")
 		err := WriteExport(dir, Export{
-			Info:        ExportInfo{Version: 1, Origin: testOrigin, TreeSize: cur.Size, PreviousTreeSize: pc.Size},
+			Info:        ExportInfo{Version: ExportVersion, Origin: testOrigin, TreeSize: cur.Size, PreviousTreeSize: pc.Size},
 			Checkpoints: l.signed, Previous: previous, Consistency: &cp,
 			Entries: func(emit func([]byte) error) error {
 				for _, e := range l.entries {

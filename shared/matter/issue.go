@@ -28,10 +28,25 @@ func (failingReader) Read([]byte) (int, error) { return 0, errNoRandomness }
 //     VID/PID as UTF8String, validity) and, for a PAI or DAC, the parent
 //     against its own profile, the VID/PID chain rules and the issuance time;
 //  2. x509.CreateCertificate runs with a rand reader that fails;
-//  3. the signature is verified with the parent key, the DER is at most 600
-//     bytes and re-parses to the same subject, serial and key;
+//  3. the signature is verified with the parent key — exactly once, by
+//     x509.CreateCertificate itself, which verifies what the signer returned
+//     with signer.Public() before returning, and signer.Public() was checked
+//     above to equal the parent certificate's key (the token's signer may
+//     therefore skip its own verification: hsm.Key.X509Signer); the DER is
+//     at most 600 bytes and re-parses to the same subject, serial and key;
 //  4. the result passes ValidateCertificate for typ.
 func IssueCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer, typ CertType) ([]byte, error) {
+	cert, err := IssueParsed(tmpl, parent, pub, signer, typ)
+	if err != nil {
+		return nil, err
+	}
+	return cert.Raw, nil
+}
+
+// IssueParsed is IssueCertificate returning the issued certificate as
+// parsed for its checks (its Raw is the DER), for callers that go on
+// checking it and would otherwise parse it again.
+func IssueParsed(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer, typ CertType) (*x509.Certificate, error) {
 	p := typ.String()
 	if tmpl == nil || signer == nil {
 		return nil, fmt.Errorf("issue %s: template and signer are required", p)
@@ -67,9 +82,9 @@ func IssueCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, sign
 	if err != nil {
 		return nil, fmt.Errorf("issue %s: re-parse: %w", p, err)
 	}
-	if err := parent.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil && !self {
-		return nil, fmt.Errorf("issue %s: signature does not verify with the issuer key: %w", p, err)
-	}
+	// No parent.CheckSignature here: CreateCertificate verified the
+	// signature with signer.Public(), which equals the parent key (checked
+	// before signing); a bad signature never gets this far (TestIssueCatchesBadSignature).
 	if !bytes.Equal(cert.RawSubject, tmpl.RawSubject) || cert.SerialNumber.Cmp(tmpl.SerialNumber) != 0 {
 		return nil, fmt.Errorf("issue %s: issued certificate differs from the template", p)
 	}
@@ -84,7 +99,7 @@ func IssueCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, sign
 			return nil, fmt.Errorf("issue dac: %w", err)
 		}
 	}
-	return der, nil
+	return cert, nil
 }
 
 // checkTemplate lints the fields IssueCertificate relies on before signing.

@@ -2,6 +2,11 @@ package matter
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,5 +148,64 @@ func TestSerialFromRandom(t *testing.T) {
 	s, err := SerialFromRandom(b)
 	if err != nil || serialOctets(s) != 20 {
 		t.Errorf("19 x 0xFF: %v, %d octets", err, serialOctets(s))
+	}
+}
+
+// faultySigner is the PAI key with a fault: it signs something else, or
+// flips a bit of a good signature, as a failing token could.
+type faultySigner struct {
+	key   *ecdsa.PrivateKey
+	fault func(digest []byte) []byte
+}
+
+func (s faultySigner) Public() crypto.PublicKey { return &s.key.PublicKey }
+func (s faultySigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	return s.fault(digest), nil
+}
+
+// TestIssueCatchesBadSignature: IssueCertificate verifies the signature
+// once, through x509.CreateCertificate (with the signer's public key, which
+// must be the parent's), so a signer that does not verify its own output
+// (hsm X509Signer) cannot get a bad signature into a certificate.
+func TestIssueCatchesBadSignature(t *testing.T) {
+	_, pai, _ := testChain(t)
+	nb := time.Date(2023, 6, 1, 0, 0, 0, 0, time.UTC)
+	key := newKey(t)
+	good := Subject{CommonName: "x", VID: 0xFFF1, PID: 0x8000, HasVID: true, HasPID: true}
+	for name, fault := range map[string]func([]byte) []byte{
+		"other digest": func([]byte) []byte {
+			d := sha256.Sum256([]byte("something else"))
+			s, _ := ecdsa.SignASN1(rand.Reader, pai.key, d[:])
+			return s
+		},
+		"flipped bit": func(d []byte) []byte {
+			s, _ := ecdsa.SignASN1(rand.Reader, pai.key, d)
+			s[len(s)-3] ^= 1
+			return s
+		},
+		"another key": func(d []byte) []byte {
+			s, _ := ecdsa.SignASN1(rand.Reader, newKey(t), d)
+			return s
+		},
+		"garbage": func([]byte) []byte { return []byte{0x30, 0x00} },
+	} {
+		tmpl, err := DACTemplate(nextSerial(), good, nb, NoExpiry, &key.PublicKey, pai.cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := IssueCertificate(tmpl, pai.cert, &key.PublicKey, faultySigner{pai.key, fault}, DAC)
+		if err == nil || !strings.Contains(err.Error(), "signature") {
+			t.Errorf("%s: issued a DAC with a bad signature (%d bytes DER, err %v)", name, len(der), err)
+		}
+	}
+	// The same signer without a fault issues a DAC that verifies.
+	tmpl, _ := DACTemplate(nextSerial(), good, nb, NoExpiry, &key.PublicKey, pai.cert)
+	ok := faultySigner{pai.key, func(d []byte) []byte { s, _ := ecdsa.SignASN1(rand.Reader, pai.key, d); return s }}
+	cert, err := IssueParsed(tmpl, pai.cert, &key.PublicKey, ok, DAC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.CheckSignatureFrom(pai.cert); err != nil {
+		t.Errorf("issued DAC does not verify with the PAI: %v", err)
 	}
 }

@@ -34,7 +34,7 @@ func auditCommand() *cli.Command {
 				&cli.StringFlag{Name: "log", Usage: "log export: a `DIR`ectory, a log-export bundle, or a directory holding one"},
 				&cli.StringFlag{Name: "bundles", Usage: "`DIR` with tlog-proofs / dacs.jsonl of dac-batch bundles"},
 				&cli.StringSliceFlag{Name: "manifest", Usage: "line manifest `CSV` (repeatable)"},
-				&cli.StringSliceFlag{Name: "checkpoint", Usage: "signed checkpoint `FILE` kept from an earlier export or bundle (repeatable)"},
+				&cli.StringSliceFlag{Name: "checkpoint", Usage: "`FILE` of signed checkpoints kept from an earlier export (its checkpoints.txt) or bundle (repeatable)"},
 				&cli.StringFlag{Name: "key", Usage: "appliance identity `FILE` (appliance.id); default: the appliance home's key"},
 				clirun.JSONFlag,
 			},
@@ -71,11 +71,11 @@ func auditVerify(c *cli.Context) error {
 		}
 	}
 	for _, p := range c.StringSlice("checkpoint") {
-		k, err := auditlog.ReadKnownCheckpoint(p)
+		k, err := auditlog.ReadKnownCheckpoints(p)
 		if err != nil {
 			return err
 		}
-		opts.Known = append(opts.Known, k)
+		opts.Known = append(opts.Known, k...)
 	}
 	for _, p := range c.StringSlice("manifest") {
 		f, err := os.Open(p)

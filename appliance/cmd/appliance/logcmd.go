@@ -124,7 +124,11 @@ func logExport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	path, res, err := lg.ExportBundle(out, h.Config.Name, u.Signing.Signer(), "")
+	tmp, err := h.TempDir()
+	if err != nil {
+		return err
+	}
+	path, res, err := lg.ExportBundle(out, h.Config.Name, u.Signing.Signer(), tmp)
 	if err != nil {
 		return withHints(err)
 	}

@@ -97,7 +97,13 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	b, bnd, err := ceremony.OpenBatch(path, []age.Identity{id}, registryStations{reg}, "")
+	// Decrypted copy and return-bundle spool under the home, where a killed
+	// run's leftovers are removed by the next run (home.TempDir).
+	tmp, err := h.TempDir()
+	if err != nil {
+		return err
+	}
+	b, bnd, err := ceremony.OpenBatch(path, []age.Identity{id}, registryStations{reg}, tmp)
 	if err != nil {
 		return signHint(err)
 	}
@@ -113,9 +119,9 @@ func signAction(c *cli.Context) error {
 	}
 	r := &ceremony.Runner{
 		DB: h.DB(), Policy: pol, PolicySHA256: polSum,
-		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.Signer(), Random: u.Token.Random},
+		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.X509Signer(), Random: u.Token.Random},
 		Log:       ceremony.AuditRecorder{Log: lg, Signer: cs},
-		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"),
+		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"), TempDir: tmp,
 	}
 	if !c.Bool("json") {
 		r.Progress = newProgress(os.Stderr)
@@ -123,6 +129,7 @@ func signAction(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	ceremony.LimitMemory()
 	res, err := r.Run(ctx, b, ceremony.Options{DryRun: dry, OutDir: out})
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {

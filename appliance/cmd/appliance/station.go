@@ -74,7 +74,11 @@ func stationEnroll(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := reg.Inspect(c.Args().First(), id, "")
+	tmp, err := h.TempDir()
+	if err != nil {
+		return err
+	}
+	p, err := reg.Inspect(c.Args().First(), id, tmp)
 	if err != nil {
 		return enrollHints(err)
 	}

@@ -47,7 +47,11 @@ func batchCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					ex := &batch.Exporter{Store: st, Name: h.Config.Name, Signer: signer, Appliance: rcpt, VID: vid, PID: pid}
+					tmp, err := h.TempDir()
+					if err != nil {
+						return err
+					}
+					ex := &batch.Exporter{Store: st, Name: h.Config.Name, Signer: signer, Appliance: rcpt, VID: vid, PID: pid, TempDir: tmp}
 					res, err := ex.Export(c.String("out"), batch.ExportOptions{Limit: c.Int("limit"), Rewrite: c.String("rewrite")})
 					if errors.Is(err, station.ErrNothingToExport) {
 						return clirun.WithHint(err, "modules get CSRs with 'lineclient run'; 'lineclient status' shows where they are")
@@ -100,8 +104,12 @@ func batchCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
+					tmp, err := h.TempDir()
+					if err != nil {
+						return err
+					}
 					im := &batch.Importer{Store: st, Identity: id, ApplianceName: h.Appliance.Name, ApplianceKey: key,
-						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner}
+						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, TempDir: tmp}
 					res, err := im.Import(c.Args().First())
 					if err != nil {
 						return err
