@@ -165,11 +165,23 @@ func isUnknownCommand(err error) bool {
 func Args(c *cli.Context, names ...string) error {
 	if c.NArg() != len(names) {
 		if len(names) == 0 {
-			return Usage("%s takes no arguments, got %d", c.Command.FullName(), c.NArg())
+			return Usage("%s takes no arguments, got %d", commandPath(c), c.NArg())
 		}
-		return Usage("%s needs %s (got %d argument(s))", c.Command.FullName(), strings.Join(names, " "), c.NArg())
+		return Usage("%s needs %s (got %d argument(s))", commandPath(c), strings.Join(names, " "), c.NArg())
 	}
 	return nil
+}
+
+// commandPath names the command as the user typed it, without the program:
+// "onboarding decode", not just "decode".
+func commandPath(c *cli.Context) string {
+	if c.Command == nil {
+		return c.App.Name
+	}
+	if c.App != nil && strings.HasPrefix(c.Command.HelpName, c.App.Name+" ") {
+		return strings.TrimPrefix(c.Command.HelpName, c.App.Name+" ")
+	}
+	return c.Command.FullName()
 }
 
 // Stdout is where commands write their normal output; tests replace it.

@@ -131,16 +131,13 @@ func paiCommand() *cli.Command {
 				Flags: []cli.Flag{pinFileFlag,
 					&cli.StringFlag{Name: "paa", Usage: "the PAA certificate `FILE` (required unless one is installed)"}},
 				Action: func(c *cli.Context) error {
-					// DESIGN.md writes "pai import pai.pem [--paa paa.pem]"; urfave/cli
-					// stops at the first argument, so a trailing --paa is taken here.
-					args, paaFile := c.Args().Slice(), c.String("paa")
-					if len(args) == 3 && (args[1] == "--paa" || args[1] == "-paa") && paaFile == "" {
-						args, paaFile = args[:1], args[2]
+					// DESIGN.md writes "pai import pai.pem [--paa paa.pem]": the
+					// trailing flag is parsed by clirun.Interspersed.
+					if err := clirun.Args(c, "PAI-CERT"); err != nil {
+						return err
 					}
-					if len(args) != 1 {
-						return clirun.Usage("pai import needs PAI-CERT (got %d argument(s))", len(args))
-					}
-					paiData, err := readSmall(args[0])
+					paaFile := c.String("paa")
+					paiData, err := readSmall(c.Args().First())
 					if err != nil {
 						return err
 					}

@@ -164,11 +164,12 @@ type decodedManual struct {
 }
 
 func onboardingDecode(c *cli.Context) error {
-	arg, asJSON, err := codeAndTrailingJSON(c)
-	if err != nil {
+	// "decode CODE --json" works through clirun.Interspersed.
+	if err := clirun.Args(c, "CODE"); err != nil {
 		return err
 	}
-	code, err := onboarding.Decode(arg)
+	asJSON := c.Bool("json")
+	code, err := onboarding.Decode(c.Args().First())
 	if err != nil {
 		return err
 	}
@@ -227,21 +228,6 @@ func onboardingDecode(c *cli.Context) error {
 		printPayload(w, d)
 	}
 	return nil
-}
-
-// codeAndTrailingJSON returns the CODE argument and whether --json was given,
-// before CODE (parsed by urfave/cli) or after it (urfave/cli stops parsing flags
-// at the first argument, and "decode CODE --json" is how people type it).
-func codeAndTrailingJSON(c *cli.Context) (string, bool, error) {
-	args := c.Args().Slice()
-	asJSON := c.Bool("json")
-	if len(args) == 2 && (args[1] == "--json" || args[1] == "-json") {
-		args, asJSON = args[:1], true
-	}
-	if len(args) != 1 {
-		return "", false, clirun.Usage("onboarding decode needs one CODE (got %d argument(s))", len(args))
-	}
-	return args[0], asJSON, nil
 }
 
 func printPayload(w io.Writer, d decodedPayload) {
