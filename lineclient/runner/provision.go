@@ -216,12 +216,23 @@ func missingItems(items map[lineproto.Item][]byte, digests []lineproto.ItemDiges
 	return out
 }
 
-func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse) (outcome, error) {
+// credentialItems loads a module's stored credentials and the line-protocol
+// items the station writes for them: what every step after the DAC arrived
+// compares with the digests the module reports.
+func (p *Provisioner) credentialItems(mac string) (*station.Credentials, map[lineproto.Item][]byte, error) {
 	creds, err := p.Store.Credentials(mac)
 	if err != nil {
-		return outcome{}, err
+		return nil, nil, err
 	}
 	items, err := p.items(creds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return creds, items, nil
+}
+
+func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse) (outcome, error) {
+	creds, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -264,11 +275,7 @@ func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string
 }
 
 func (p *Provisioner) attest(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse, fail failFunc) (outcome, error) {
-	creds, err := p.Store.Credentials(mac)
-	if err != nil {
-		return outcome{}, err
-	}
-	items, err := p.items(creds)
+	creds, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -316,11 +323,7 @@ func (p *Provisioner) attest(ctx context.Context, c *lineproto.Client, mac strin
 
 func (p *Provisioner) lock(ctx context.Context, c *lineproto.Client, mac string, id *lineproto.IdentifyResponse, rec *station.Module, fail failFunc) (outcome, error) {
 	if rec.State == station.StateAttested {
-		creds, err := p.Store.Credentials(mac)
-		if err != nil {
-			return outcome{}, err
-		}
-		items, err := p.items(creds)
+		_, items, err := p.credentialItems(mac)
 		if err != nil {
 			return outcome{}, err
 		}
@@ -380,11 +383,7 @@ func (p *Provisioner) verifyLock(mac string, id *lineproto.IdentifyResponse, rec
 		return outcome{step: StepVerify, worked: true, module: m},
 			fmt.Errorf("%s; locking again (relock %d of %d)", problem, n, maxRelocks)
 	}
-	creds, err := p.Store.Credentials(mac)
-	if err != nil {
-		return outcome{}, err
-	}
-	items, err := p.items(creds)
+	_, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
 	}
