@@ -104,7 +104,7 @@ func TestCSVRefuses(t *testing.T) {
 		{"unknown subtype", "a,data,nvss,0x9000,0x3000", "subtype"},
 		{"app without subtype", "a,app,,0x10000,0x10000", "needs a subtype"},
 		{"no size", "a,data,nvs,0x9000", "size can't be empty"},
-		{"long name", "a_very_long_partition_name,data,nvs,0x9000,0x3000", "1..16 bytes"},
+		{"long name", "a_very_long_partition_name,data,nvs,0x9000,0x3000", "1..16 printable"},
 		{"variable", "a,data,nvs,$OFF,0x3000", "variables"},
 		{"leading zero", "a,data,nvs,0x9000,010", "invalid value"},
 	}
