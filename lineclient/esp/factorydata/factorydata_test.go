@@ -38,7 +38,7 @@ func goldenItems(t testing.TB) Items {
 		lineproto.ItemDiscriminator: lineproto.DiscriminatorValue(3840), lineproto.ItemIterations: lineproto.IterationsValue(10000),
 		lineproto.ItemSalt: salt, lineproto.ItemVerifier: ver, lineproto.ItemSerialNumber: []byte("0123456789ABCDEF"),
 		lineproto.ItemVendorID: lineproto.U16Value(0xFFF1), lineproto.ItemProductID: lineproto.U16Value(0x8000),
-		lineproto.ItemProductInfo: info,
+		lineproto.ItemProductInfo:      info,
 		lineproto.ItemRotatingIDUnique: []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF},
 	}
 }
