@@ -95,10 +95,10 @@ type Report struct {
 	OK               bool       `json:"ok"`
 
 	// Parsed parts, for callers (not in JSON).
-	Table      *partition.Table     `json:"-"`
+	Table      *partition.Table      `json:"-"`
 	SecureCert *securecert.Partition `json:"-"`
-	NVS        *nvs.Partition       `json:"-"`
-	DAC, PAI   *x509.Certificate    `json:"-"`
+	NVS        *nvs.Partition        `json:"-"`
+	DAC, PAI   *x509.Certificate     `json:"-"`
 }
 
 func (r *Report) add(name, status, detail string) {
