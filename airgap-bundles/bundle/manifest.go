@@ -75,6 +75,7 @@ func parseManifest(b []byte, lim Limits) (*Manifest, error) {
 	if err := m.Validate(lim); err != nil {
 		return nil, err
 	}
+	m.Created = m.Created.UTC()
 	return &m, nil
 }
 
@@ -132,9 +133,17 @@ func (m *Manifest) Validate(lim Limits) error {
 			return fmt.Errorf("recipient: %w", err)
 		}
 	}
-	if m.Created.IsZero() || m.Created.Location() != time.UTC || !m.Created.Equal(m.Created.Truncate(time.Second)) ||
-		m.Created.Unix() < 0 || m.Created.Unix() >= 1<<33 {
-		return fmt.Errorf("created: %s: want a UTC time in whole seconds", m.Created)
+	// FORMAT.md §5: RFC 3339 with a zero UTC offset ("Z" as written, or
+	// "+00:00") in whole seconds. The offset is checked, not the Location:
+	// a parsed "+00:00" carries time.Local when the machine runs on UTC.
+	if _, off := m.Created.Zone(); off != 0 {
+		return fmt.Errorf("created: %s: offset %+d s, want UTC (Z or +00:00)", m.Created.Format(time.RFC3339), off)
+	}
+	if m.Created.IsZero() || m.Created.Unix() < 0 || m.Created.Unix() >= 1<<33 {
+		return fmt.Errorf("created: %s: outside 1970 … 2242", m.Created.Format(time.RFC3339))
+	}
+	if m.Created.Nanosecond() != 0 {
+		return fmt.Errorf("created: %s: not whole seconds", m.Created.Format(time.RFC3339Nano))
 	}
 	if m.InReplyTo != "" {
 		if _, err := ParseBatchID(m.InReplyTo); err != nil {
