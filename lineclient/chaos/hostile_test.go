@@ -64,7 +64,7 @@ func TestHostileCSRs(t *testing.T) {
 	f.appliance("policy", "set", pol)
 
 	var (
-		certified []*ecdsa.PrivateKey // keys with a DAC, from earlier rounds
+		certified []*ecdsa.PrivateKey  // keys with a DAC, from earlier rounds
 		owed      = map[[32]byte]int{} // canonical key → DACs it must end with
 		kinds     = map[string]int{}
 		refused   = map[string]int{}
