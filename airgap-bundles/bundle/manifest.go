@@ -75,12 +75,20 @@ func parseManifest(b []byte, lim Limits) (*Manifest, error) {
 	if err := m.Validate(lim); err != nil {
 		return nil, err
 	}
+	// RFC 3339 §4.3: "-00:00" says the local offset is unknown; time.Parse
+	// reads it as UTC, the format does not (FORMAT.md §5).
+	var raw struct {
+		Created string `json:"created"`
+	}
+	if err := json.Unmarshal(b, &raw); err == nil && strings.HasSuffix(raw.Created, "-00:00") {
+		return nil, fmt.Errorf("created: %s: offset -00:00 means an unknown local offset (RFC 3339 §4.3), want UTC (Z or +00:00)", raw.Created)
+	}
 	m.Created = m.Created.UTC()
 	return &m, nil
 }
 
-// checkNoDuplicateKeys refuses a JSON object with a repeated key at the top level
-// (encoding/json would silently keep the last one).
+// checkNoDuplicateKeys refuses a JSON object with a repeated key at the top level,
+// compared without case (encoding/json would silently keep the last one).
 func checkNoDuplicateKeys(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	t, err := dec.Token()
@@ -97,10 +105,12 @@ func checkNoDuplicateKeys(b []byte) error {
 			return fmt.Errorf("decode: %w", err)
 		}
 		k, _ := t.(string)
-		if seen[k] {
+		// encoding/json matches field names without case: "Created" and
+		// "created" are the same field to it, so they are duplicates here.
+		if seen[strings.ToLower(k)] {
 			return fmt.Errorf("duplicate key %q", k)
 		}
-		seen[k] = true
+		seen[strings.ToLower(k)] = true
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
 			return fmt.Errorf("decode %q: %w", k, err)

@@ -114,6 +114,7 @@ func TestCreatedOffsets(t *testing.T) {
 		{"2026-03-01T12:00:00Z", ""},
 		{"2026-03-01T12:00:00+00:00", ""},
 		{"2026-03-01T13:00:00+01:00", "want UTC"},
+		{"2026-03-01T12:00:00-00:00", "unknown local offset"},
 		{"2026-03-01T12:00:00.5Z", "not whole seconds"},
 	} {
 		t.Run(c.created, func(t *testing.T) {
@@ -162,4 +163,18 @@ func craftRaw(t *testing.T, f *fixture, csrs string, edit func([]byte) []byte) [
 	tw.writeFile("csrs.jsonl", int64(len(csrs)), strings.NewReader(csrs))
 	tw.close()
 	return encrypt(t, buf.Bytes(), f.appliance.id.Recipient())
+}
+
+// A manifest key repeated in another case is a duplicate: encoding/json
+// would read the last one, another implementation the first.
+func TestManifestKeyRepeatedInOtherCase(t *testing.T) {
+	f := newFixture(t)
+	raw := craftRaw(t, f, csrLines(1), func(mb []byte) []byte {
+		return bytes.Replace(mb, []byte(`"created":"2026-03-01T12:00:00Z"`), []byte(`"created":"2026-03-01T12:00:00Z","CREATED":"2030-01-01T00:00:00Z"`), 1)
+	})
+	_, err := Read(bytes.NewReader(raw), f.applianceOpts(t))
+	wantRefused(t, err, ErrManifest)
+	if !strings.Contains(err.Error(), `duplicate key "CREATED"`) {
+		t.Fatalf("error does not name the key: %v", err)
+	}
 }
