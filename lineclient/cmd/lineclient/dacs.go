@@ -53,7 +53,7 @@ func dacsCommand() *cli.Command {
 					}
 					return err
 				}
-				fmt.Fprintf(clirun.Stdout, "exported %d DACs (%s) to %s", res.Written, f, dir)
+				fmt.Fprintf(clirun.Stdout, "exported %s (%s) to %s", plural(res.Written, "DAC"), f, dir)
 				if res.Present > 0 {
 					fmt.Fprintf(clirun.Stdout, ", %d already there", res.Present)
 				}

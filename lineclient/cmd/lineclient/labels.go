@@ -98,9 +98,10 @@ func labelsCommand() *cli.Command {
 				}
 				return werr
 			}
-			fmt.Fprintf(clirun.Stdout, "wrote %d labels to %s (%s)\n", n, out.path, out.describe())
+			fmt.Fprintf(clirun.Stdout, "wrote %s to %s (%s)\n", plural(n, "label"), out.path, out.describe())
 			if skipped > 0 {
-				fmt.Fprintf(clirun.Stdout, "%d labels printed before were left out (--all prints them again)\n", skipped)
+				fmt.Fprintf(clirun.Stdout, "%s printed before %s left out (--all prints them again)\n", plural(skipped, "label"),
+					map[bool]string{true: "was", false: "were"}[skipped == 1])
 			}
 			return nil
 		},
@@ -198,6 +199,13 @@ func (o *labelOutput) write(ls []labels.Label) (int, error) {
 		return labels.WritePNGs(o.path, ls, o.media.Size, o.dpi)
 	}
 	return len(ls), nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // normalMAC compares MACs written with or without separators, in any case.
