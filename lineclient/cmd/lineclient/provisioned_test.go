@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -22,7 +24,8 @@ import (
 // 'lineclient init') takes N modules through the store's real transitions
 // with real P-256 keys, CSRs and DACs issued by a software PAI, to done;
 // 'provision N locked' stops them at locked, 'provision N failed' fails
-// them as lying modules after their DAC was imported.
+// them as lying modules after their DAC was imported; 'block-label DIR
+// MAC' makes writing that module's label image fail.
 func TestProvisionedScripts(t *testing.T) {
 	pki := linetest.NewPKI(t)
 	testscript.Run(t, testscript.Params{
@@ -42,6 +45,19 @@ func TestProvisionedScripts(t *testing.T) {
 					until = args[1]
 				}
 				ts.Check(provision(ts.Getenv("DACLINE_HOME"), pki, n, until))
+			},
+			// block-label DIR MAC puts a directory where MAC's label image
+			// would go, so writing that one label fails.
+			"block-label": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: block-label DIR MAC")
+				}
+				st, err := station.OpenFile(filepath.Join(ts.Getenv("DACLINE_HOME"), "station.db"))
+				ts.Check(err)
+				defer st.Close()
+				m, err := st.Get(args[1])
+				ts.Check(err)
+				ts.Check(os.MkdirAll(filepath.Join(ts.MkAbs(args[0]), m.SerialNumber+".png"), 0o700))
 			},
 		},
 	})
