@@ -29,11 +29,11 @@ func labelsCommand() *cli.Command {
 			"or letter (30 labels of 2.625 x 1 in), or on a roll (one label of --size per page). PNG and\n" +
 			"ZPL are roll labels of --size; --dpi is the printer's resolution.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "out", Usage: "labels.pdf, labels.zpl or a `DIR` for PNGs", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "write to `PATH`: labels.pdf, labels.zpl, or a directory for PNGs", Required: true},
 			&cli.StringFlag{Name: "format", Usage: "`pdf`, png or zpl (default: from --out)"},
 			&cli.StringFlag{Name: "paper", Usage: "PDF paper: `a4`, letter, or roll (default a4; png and zpl are roll labels)"},
 			&cli.StringFlag{Name: "size", Value: labels.DefaultRollSize.String(), Usage: "roll label `WxH` in in or mm, e.g. 2x1in, 50x25mm"},
-			&cli.IntFlag{Name: "dpi", Usage: "printer resolution: png (default 300) or zpl (152, 203, 300, 600; default 203)"},
+			&cli.IntFlag{Name: "dpi", Usage: "printer resolution in `DPI`: png (default 300) or zpl (152, 203, 300, 600; default 203)"},
 			&cli.BoolFlag{Name: "all", Usage: "print every label, also those printed before"},
 			&cli.StringSliceFlag{Name: "mac", Usage: "only the module with this `MAC` (repeatable), printed before or not"},
 			&cli.StringFlag{Name: "manifest", Usage: "read modules from this manifest `FILE` instead of the store"},
