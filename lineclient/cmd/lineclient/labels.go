@@ -53,13 +53,14 @@ func labelsCommand() *cli.Command {
 				return err
 			}
 			defer src.close()
-			macs := map[string]bool{}
+			macs, unmatched := map[string]bool{}, map[string]string{}
 			for _, m := range c.StringSlice("mac") {
-				macs[normalMAC(m)] = true
+				macs[normalMAC(m)], unmatched[normalMAC(m)] = true, m
 			}
 			var ls []labels.Label
 			skipped := 0
 			for _, r := range src.rows {
+				delete(unmatched, normalMAC(r.MAC))
 				if b := c.String("batch"); b != "" && r.BatchID != b {
 					continue
 				}
@@ -71,6 +72,12 @@ func labelsCommand() *cli.Command {
 					continue
 				}
 				ls = append(ls, labels.Of(r))
+			}
+			for _, m := range c.StringSlice("mac") {
+				if _, ok := unmatched[normalMAC(m)]; ok {
+					return clirun.WithHint(fmt.Errorf("--mac %s: no finished module has this mac", m),
+						"labels are printed for finished (done) modules; see 'lineclient status'")
+				}
 			}
 			if len(ls) == 0 {
 				if skipped > 0 {
