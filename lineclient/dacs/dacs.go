@@ -35,6 +35,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
@@ -84,6 +85,9 @@ func FileName(mac string, f Format) string {
 	return strings.ToLower(strings.NewReplacer(":", "", "-", "").Replace(mac)) + "." + string(f)
 }
 
+// safeName keeps a module ID a lying module reported from naming a path.
+var safeName = regexp.MustCompile(`^[0-9a-z]{1,64}\.(pem|der)$`)
+
 // Export writes the DACs into dir, which must exist (a mounted stick).
 func Export(st *station.Store, dir string, o Options) (*Result, error) {
 	if o.Format != PEM && o.Format != DER {
@@ -127,6 +131,9 @@ func Export(st *station.Store, dir string, o Options) (*Result, error) {
 			data = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.DAC})
 		}
 		name := FileName(mac, o.Format)
+		if !safeName.MatchString(name) {
+			return res, fmt.Errorf("module %q: its id cannot be a file name", mac)
+		}
 		path := filepath.Join(dir, name)
 		if old, err := os.ReadFile(path); err == nil {
 			if !bytes.Equal(old, data) {
