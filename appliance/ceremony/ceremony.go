@@ -350,11 +350,12 @@ func (r *Runner) start(b *Batch, plan *Plan) (*issuance.Ceremony, error) {
 			return fmt.Errorf("audit log: %w", err)
 		}
 		c.StartLogIndex = seq
-		for _, rf := range plan.Refusals {
-			if rf.LogIndex, err = r.Log.CSRRefused(tx, c, rf, rf.ModuleID); err != nil {
+		for i := range plan.Refusals {
+			rf := &plan.Refusals[i] // in place: the run's summary (sign --json) reports these
+			if rf.LogIndex, err = r.Log.CSRRefused(tx, c, *rf, rf.ModuleID); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
-			if err := issuance.PutRefusal(tx, b.ID, rf); err != nil {
+			if err := issuance.PutRefusal(tx, b.ID, *rf); err != nil {
 				return err
 			}
 		}

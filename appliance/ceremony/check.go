@@ -19,7 +19,7 @@ import (
 // Refusal reasons: stable codes that appear in the return bundle, the audit
 // log and the ceremony summary.
 const (
-	ReasonMalformedCSR     = "malformed-csr"       // not a PKCS#10 CSR we can read
+	ReasonMalformedCSR     = "malformed-csr"       // not a PKCS#10 CSR we can read, or its key not in canonical DER
 	ReasonBadSignature     = "bad-csr-signature"   // no proof of possession
 	ReasonNotP256          = "not-p256"            // RSA, another curve, another algorithm
 	ReasonNotAllowed       = "vid-pid-not-allowed" // policy does not allow this product for this station
@@ -180,6 +180,10 @@ func csrReason(err error) string {
 		return ReasonBadSignature
 	case "csr.publicKey", "csr.signatureAlgorithm":
 		return ReasonNotP256
+	case "csr.spki":
+		// A P-256 key, but not in canonical DER: its digest would not be
+		// the key's digest everywhere else (issue 12, item 2).
+		return ReasonMalformedCSR
 	}
 	return ReasonMalformedCSR
 }

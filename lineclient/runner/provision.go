@@ -158,6 +158,10 @@ func (p *Provisioner) keygen(ctx context.Context, c *lineproto.Client, mac strin
 	if err != nil {
 		return fail(StepKeygen, station.ReasonBadCSR, err.Error())
 	}
+	// csr.SPKIHash is the digest of the key's canonical DER (ParseDACCSR
+	// refuses any other encoding, as the appliance does), so the duplicate
+	// check below and the appliance's one-DAC-per-key index see one digest
+	// per key; a module that reports another digest for it is lying.
 	if csr.SPKIHash != r.SPKIHash || (id.KeyPresent && csr.SPKIHash != id.KeySPKIHash) {
 		return fail(StepKeygen, station.ReasonLyingModule, "csr key differs from the key the module reports")
 	}

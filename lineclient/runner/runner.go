@@ -163,6 +163,9 @@ func (r *Runner) Run(ctx context.Context, stop <-chan struct{}) (Totals, error) 
 		go func() {
 			defer wg.Done()
 			errs[i] = r.worker(ctx, quit, p)
+			if errs[i] != nil && stationFault(errs[i]) {
+				closeQuit() // a fault of the station (disk full) stops every port
+			}
 		}()
 	}
 	wg.Wait()
