@@ -144,8 +144,9 @@ func Init(dir string, o InitOptions) (retErr error) {
 	// first signed checkpoint, before config.json names the keys and before the
 	// rename publishes the home. Keys, log and config therefore appear together
 	// or not at all: a crash before the rename leaves no home (only, on an
-	// existing token, keys no home refers to, which nothing can use; a re-run
-	// stops on their labels), a crash after it leaves a complete home.
+	// existing token, keys no home refers to, which nothing can use; the
+	// re-run destroys them by the journal), a crash after it leaves a
+	// complete home.
 	if err := recordInit(tmp, &cfg, keys); err != nil {
 		return err
 	}

@@ -86,6 +86,8 @@ func withHints(err error) error {
 		{home.ErrNoPAA, "create a development PAA with 'appliance paa create-test --vid FFF1', or pass --paa FILE"},
 		{home.ErrNoPAI, "install a PAI first: 'appliance pai create-test' (test vendor IDs) or 'appliance pai import'"},
 		{home.ErrPAIKeyMismatch, "the PAA must issue the PAI for the request made by 'appliance pai csr' on this appliance"},
+		{home.ErrKilledInitElsewhere, "run 'appliance init' again with the --hsm-module and --token the killed run used, so that it can remove what it left there"},
+		{hsm.ErrLabelExists, "keys with dacline's labels are already on this token and no killed init of this home recorded them: another appliance uses this token; use another token (--token), or, if no appliance uses it, delete the dacline-* objects with the token's tools"},
 		{storecheck.ErrMissing, storeLostHint},
 		{storecheck.ErrEmpty, storeLostHint},
 		{storecheck.ErrDamaged, storeLostHint},
