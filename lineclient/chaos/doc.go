@@ -32,8 +32,8 @@
 // The package has only tests. Sizes come from the environment (defaults keep
 // `go test ./...` to seconds): DACLINE_CHAOS_CEREMONY_KILLS,
 // DACLINE_CHAOS_CEREMONY_CSRS, DACLINE_CHAOS_SHIFT_KILLS,
-// DACLINE_CHAOS_SHIFT_JIGS, DACLINE_CHAOS_SHIFT_ROUNDS, DACLINE_CHAOS_RESTORE_JIGS,
-// DACLINE_CHAOS_FAULTS,
-// DACLINE_CHAOS_SEED; DACLINE_BIN names a directory holding prebuilt
+// DACLINE_CHAOS_SHIFT_JIGS, DACLINE_CHAOS_SHIFT_ROUNDS,
+// DACLINE_CHAOS_RESTORE_JIGS, DACLINE_CHAOS_FAULTS, DACLINE_CHAOS_SEED;
+// DACLINE_BIN names a directory holding prebuilt
 // `appliance` and `lineclient` (otherwise the tests build them).
 package chaos
