@@ -111,6 +111,9 @@ func TestStationRestore(t *testing.T) {
 	for _, b := range broken {
 		t.Error(b)
 	}
+	if len(broken) > 0 && !strings.Contains(verdict, "FAILED") {
+		verdict = fmt.Sprintf("%d INVARIANTS BROKEN", len(broken))
+	}
 	t.Logf("chaos: station restore survived: home restored from a copy taken with %d modules dac-received after %d were locked; %d reconciled from their own read-back, %d done, %d failed, %d DACs issued, one per key; %s",
 		jigs, lockedBefore, lockedBefore, st.States["done"], st.States["failed"], lg.issued, verdict)
 }
