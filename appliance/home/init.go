@@ -150,7 +150,6 @@ func Init(dir string, o InitOptions) (retErr error) {
 	if err := recordInit(tmp, &cfg, keys); err != nil {
 		return err
 	}
-	crashPoint("log")
 	if err := writeConfig(filepath.Join(tmp, ConfigFile), &cfg); err != nil {
 		return err
 	}
@@ -330,5 +329,6 @@ func recordInit(tmp string, cfg *Config, keys *initKeys) (retErr error) {
 	if _, err := signCheckpoint(l, cfg.Name, keys.signing); err != nil {
 		return fmt.Errorf("init: first audit checkpoint: %w", err)
 	}
+	crashPoint("log")
 	return nil
 }
