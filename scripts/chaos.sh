@@ -17,11 +17,11 @@
 #                    on simulated jigs with noise, drops, disconnects, reboots
 #                    during lock and lying modules, the station SIGKILLed
 #                    throughout.
-# 4. station restore lineclient/chaos TestStationRestore: the station home
+# 5. station restore lineclient/chaos TestStationRestore: the station home
 #                    restored mid-shift from a copy taken while the modules
 #                    were dac-received, after they were locked; each is
 #                    reconciled from its own read-back, none scrapped.
-# 5. damaged stores  lineclient/chaos TestDamagedStore: station.db and
+# 6. damaged stores  lineclient/chaos TestDamagedStore: station.db and
 #                    appliance.db truncated, emptied, removed, pages flipped or
 #                    zeroed: every command refuses clearly (exit 1, hint), no
 #                    store is re-created; the backups restored, the shift ends.
@@ -37,7 +37,7 @@
 #   DACLINE_CHAOS_SHIFT_ROUNDS=3      modules through each jig in part 3
 #   DACLINE_CHAOS_SHIFT_KILLS=30      station SIGKILLs in part 3
 #   DACLINE_CHAOS_FAULTS=noise=0.01,drop=0.01,disconnect=0.01,reboot-during-lock=0.2,lying=0.1
-#   DACLINE_CHAOS_RESTORE_JIGS=16     jigs in part 4
+#   DACLINE_CHAOS_RESTORE_JIGS=16     jigs in part 5
 #   DACLINE_CHAOS_SEED=N              replay the random choices of parts 2 and 3 (default: a fresh one)
 #   DACLINE_CHAOS_LOGS=DIR            keep every part's full output in DIR (default: a temp dir)
 set -euo pipefail
