@@ -88,8 +88,10 @@ func (p *Port) SetReadTimeout(d time.Duration) error {
 // Read reads what the line has, waiting up to the read timeout.
 func (p *Port) Read(b []byte) (int, error) {
 	deadline := time.Time{}
-	if p.readTimeout != serial.NoTimeout {
-		deadline = time.Now().Add(p.readTimeout)
+	if d := p.readTimeout; d != serial.NoTimeout {
+		// A deadline already passed fails the read without looking at the
+		// line; a zero timeout still takes what is there.
+		deadline = time.Now().Add(max(d, time.Millisecond))
 	}
 	if err := p.file.SetReadDeadline(deadline); err != nil {
 		return 0, fmt.Errorf("serial port %s: %w", p.path, err)
