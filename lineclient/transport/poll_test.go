@@ -37,6 +37,17 @@ func TestReadWaitsOnThePoller(t *testing.T) {
 		t.Fatalf("blocking read: %v", err)
 	}
 
+	// A zero timeout takes what the line already holds.
+	m.Write([]byte("ok"))
+	time.Sleep(50 * time.Millisecond)
+	if err := p.SetReadTimeout(0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Read(make([]byte, 8)); n != 2 || err != nil {
+		t.Fatalf("zero-timeout read of waiting bytes: %d, %v", n, err)
+	}
+	p.SetReadTimeout(serial.NoTimeout)
+
 	go func() { _, err := p.Read(make([]byte, 8)); got <- err }()
 	time.Sleep(50 * time.Millisecond)
 	if err := p.Close(); err != nil {
