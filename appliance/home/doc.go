@@ -19,6 +19,14 @@
 //     the target and renamed into place at the end; a failed init leaves no home
 //     (and destroys keys it made on an external token), so it can be re-run. Init
 //     never overwrites an existing home.
+//   - A killed init or `paa create-test` can be re-run (initjournal.go): before
+//     making token objects they journal the CKA_IDs they will carry; a re-run
+//     destroys exactly the objects a killed run journaled (class, label and ID
+//     equal, so never another appliance's) and removes its temporary home.
+//   - appliance.db is checked before bbolt maps it (shared/storecheck): a missing,
+//     empty or damaged store in an initialised home is refused, never re-created.
+//   - Files that must not exist yet are created atomically (writeFileNew): a kill
+//     leaves the whole file or none.
 //   - The config records each key's public key; opening the token refuses a token
 //     whose keys under those labels are different keys.
 //   - Nothing goes into use before its audit log entry is committed (audit.go):

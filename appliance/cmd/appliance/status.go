@@ -79,6 +79,10 @@ func attrString(typ string, a hsm.KeyAttributes) string {
 	add(a.Extractable, "EXTRACTABLE")
 	add(a.NeverExtractable, "never extractable")
 	add(a.Local, "local")
+	add(a.Modifiable == hsm.ReportedFalse, "not modifiable")
+	add(a.Modifiable == hsm.ReportedTrue, "MODIFIABLE")
+	add(a.Copyable == hsm.ReportedFalse, "not copyable")
+	add(a.Copyable == hsm.ReportedTrue, "COPYABLE")
 	var usage []string
 	for _, u := range []struct {
 		ok   bool
