@@ -253,6 +253,10 @@ func (r *Runner) lookup(b *Batch) (*issuance.Ceremony, error) {
 		return nil, fmt.Errorf("batch %s from %s: %w on %s by %s (%s)", b.ID, b.Station, ErrAbandoned,
 			c.AbandonedAt.Format(time.RFC3339), c.AbandonedBy, c.AbandonReason)
 	}
+	if c.Restored && c.State != issuance.StateAbandoned {
+		return nil, fmt.Errorf("batch %s from %s: %w: its DACs are recorded, their certificates are not, so it is neither resumed nor written again (state %s)",
+			b.ID, b.Station, ErrRestoredCeremony, c.State)
+	}
 	if c.ManifestSHA256 != issuance.HexHash(b.ManifestSHA256) || c.Station != b.Station {
 		return nil, fmt.Errorf("batch %s from %s: %w: a ceremony started %s for a batch with manifest %s, this bundle's manifest is %s",
 			b.ID, b.Station, ErrReplayed, c.StartedAt.Format(time.RFC3339), short(c.ManifestSHA256), short(issuance.HexHash(b.ManifestSHA256)))

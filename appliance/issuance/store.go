@@ -112,6 +112,9 @@ type Ceremony struct {
 	AbandonedAt   time.Time `json:"abandoned_at,omitzero"`
 	AbandonedBy   string    `json:"abandoned_by,omitempty"`
 	AbandonReason string    `json:"abandon_reason,omitempty"`
+	// Restored: entries of this ceremony were brought back from a log export
+	// (restore.go); its DACs have no certificate in the store.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // Init creates the store's buckets; call it once in a write transaction.
@@ -285,7 +288,9 @@ func DACBySerial(tx *bbolt.Tx, serial []byte) (*DACRecord, error) {
 // PutDAC records an issued DAC, enforcing the store's uniqueness invariants:
 // a key already certified, a serial already used, or a batch index that
 // already has a DAC is refused and nothing is written.
-func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
+func PutDAC(tx *bbolt.Tx, r *DACRecord) error { return putDAC(tx, r, false) }
+
+func putDAC(tx *bbolt.Tx, r *DACRecord, restored bool) error {
 	spkiB, err := sub(tx, bucketBySPKI)
 	if err != nil {
 		return err
@@ -306,7 +311,7 @@ func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
 	if err != nil {
 		return err
 	}
-	if len(r.Serial) == 0 || len(r.DER) == 0 || r.Batch == "" {
+	if len(r.Serial) == 0 || (len(r.DER) == 0 && !restored) || r.Batch == "" {
 		return errors.New("issuance store: incomplete dac record")
 	}
 	if v := spkiB.Get(r.SPKIHash[:]); v != nil {

@@ -38,7 +38,10 @@ func TestTransitionsCheckTheirFromState(t *testing.T) {
 		return StartCeremony(tx, &Ceremony{BatchID: "b1", State: StateIssuing}, nil)
 	}, ErrTransition)
 	step("seal while issuing", func(tx *bbolt.Tx) error { _, err := SealBundle(tx, "b1", "aa"); return err }, ErrTransition)
-	step("finish while issuing", func(tx *bbolt.Tx) error { _, _, err := FinishCeremony(tx, "b1", Delivery{FileSHA256: "aa"}); return err }, ErrTransition)
+	step("finish while issuing", func(tx *bbolt.Tx) error {
+		_, _, err := FinishCeremony(tx, "b1", Delivery{FileSHA256: "aa"})
+		return err
+	}, ErrTransition)
 	step("commit 2", func(tx *bbolt.Tx) error {
 		c, err := CommitChunk(tx, "b1", 2)
 		if err == nil && c.Issued != 2 {

@@ -27,6 +27,8 @@ const (
 	TypeLogExported      Type = "log-exported"
 	// TypeCeremonyAbandoned: see CeremonyAbandoned.
 	TypeCeremonyAbandoned Type = "ceremony-abandoned"
+	// TypeLogAnchored: see LogAnchored.
+	TypeLogAnchored Type = "log-anchored"
 )
 
 // Entry is one event in the log. Every implementation is a pointer to one of
@@ -75,13 +77,14 @@ var newEntry = map[Type]func() Entry{
 	TypeCeremonyFinished:  func() Entry { return new(CeremonyFinished) },
 	TypeLogExported:       func() Entry { return new(LogExported) },
 	TypeCeremonyAbandoned: func() Entry { return new(CeremonyAbandoned) },
+	TypeLogAnchored:       func() Entry { return new(LogAnchored) },
 }
 
 // Types lists every entry type in a stable order.
 func Types() []Type {
 	return []Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
 		TypeStationRevoked, TypePolicyChanged, TypeCeremonyStarted, TypeDACIssued, TypeCSRRefused,
-		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned}
+		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored}
 }
 
 // NewEntry returns an empty entry of type t, or nil when t is unknown.

@@ -30,6 +30,7 @@ func sampleEntries() []Entry {
 		&BundleWritten{BatchID: "b1", BundleSHA256: hashHex(8), FileName: "b1.dac-batch"},
 		&CeremonyFinished{BatchID: "b1", Issued: 1, Refused: 1, Station: "line-1"},
 		&LogExported{PreviousTreeSize: 12},
+		&LogAnchored{Officer: "alice"},
 		&CeremonyAbandoned{BatchID: "b2", Issued: 2, Officer: "alice", Reason: "station lost", Serials: []string{"40aa", "41bb"}, Station: "line-1"},
 	}
 	at := time.Date(2026, 11, 25, 9, 30, 1, 123456000, time.FixedZone("CET", 3600))

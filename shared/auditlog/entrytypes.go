@@ -220,6 +220,21 @@ func (e *CeremonyAbandoned) SetHeader(seq int64, t time.Time) {
 	e.Seq, e.Time, e.Type = seq, Timestamp{t.UTC()}, TypeCeremonyAbandoned
 }
 
+// LogAnchored is a "log-anchored" entry: the officer anchored the log on the token (an appliance initialised before the
+// log anchor existed); from here on a home older than the anchor is refused.
+type LogAnchored struct {
+	Officer string    `json:"officer"` // officer who anchored it
+	Seq     int64     `json:"seq"`     // zero-based index in the log
+	Time    Timestamp `json:"time"`    // when the appliance recorded it
+	Type    Type      `json:"type"`    // TypeLogAnchored
+}
+
+func (e *LogAnchored) EntryType() Type { return TypeLogAnchored }
+func (e *LogAnchored) Header() Header  { return Header{Seq: e.Seq, Time: e.Time.Time, Type: e.Type} }
+func (e *LogAnchored) SetHeader(seq int64, t time.Time) {
+	e.Seq, e.Time, e.Type = seq, Timestamp{t.UTC()}, TypeLogAnchored
+}
+
 // LogExported is a "log-exported" entry: the log was exported; the export's checkpoint covers this entry.
 type LogExported struct {
 	PreviousTreeSize int64     `json:"previous_tree_size"` // tree size of the previous export's checkpoint, 0 for the first export

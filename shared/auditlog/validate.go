@@ -210,6 +210,8 @@ func (e *CeremonyAbandoned) validate() error {
 	return joinErrs(errs...)
 }
 
+func (e *LogAnchored) validate() error { return checkName("officer", e.Officer) }
+
 func (e *LogExported) validate() error {
 	if e.PreviousTreeSize < 0 {
 		return fmt.Errorf("previous_tree_size: negative (%d)", e.PreviousTreeSize)

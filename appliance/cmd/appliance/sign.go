@@ -15,7 +15,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	applog "github.com/dacline/dacline/appliance/auditlog"
 	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/enrollment"
 	"github.com/dacline/dacline/appliance/issuance"
@@ -85,7 +84,7 @@ func signAction(c *cli.Context) error {
 	if err := issuance.InitDB(h.DB()); err != nil {
 		return err
 	}
-	lg, err := applog.OpenInHome(h.DB(), h.Dir())
+	lg, err := u.AuditLog() // checkpoints refuse a log behind the token's anchor and move it on
 	if err != nil {
 		return err
 	}
