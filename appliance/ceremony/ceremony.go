@@ -297,8 +297,12 @@ func (r *Runner) check(b *Batch) (*Plan, error) {
 			return nil, err
 		}
 		if issued+reserved+uint64(plan.Accepted) > uint64(*st.MaxDACs) {
-			return nil, fmt.Errorf("station %s: %w: %d DACs issued so far and %d reserved by unfinished ceremonies, this batch would add %d, the quota is %d",
-				b.Station, ErrQuotaExceeded, issued, reserved, plan.Accepted, *st.MaxDACs)
+			held := ""
+			if reserved > 0 {
+				held = fmt.Sprintf(" and %d reserved by unfinished ceremonies", reserved)
+			}
+			return nil, fmt.Errorf("station %s: %w: %d DACs issued so far%s, this batch would add %d, the quota is %d",
+				b.Station, ErrQuotaExceeded, issued, held, plan.Accepted, *st.MaxDACs)
 		}
 	}
 	return plan, nil
