@@ -17,6 +17,11 @@
 #                    on simulated jigs with noise, drops, disconnects, reboots
 #                    during lock and lying modules, the station SIGKILLed
 #                    throughout.
+# 4. appliance restore lineclient/chaos TestApplianceRestore: appliance.db,
+#                    then the whole home, restored from an earlier copy and an
+#                    already-signed batch signed again: refused before any DAC
+#                    (the token's log anchor); then the runbook's
+#                    'appliance log restore' from the latest log export.
 # Each ends by checking the invariants (one key per module, one DAC per key,
 # none lost, no module locked without an attested DAC for its own key, the
 # audit log verifies) and prints one line of what it survived.
@@ -105,6 +110,7 @@ part station-kills ./lineclient/runner '^TestKillAtRandomInstants$' 'kill test: 
 part ceremony-points ./appliance/ceremony '^(TestResumeAfterCrash|TestSIGKILL)$' 'killed with [0-9]+ of [0-9]+ DACs'
 part ceremony-kills ./lineclient/chaos '^TestCeremonyKills$' 'chaos: ceremony survived'
 part faulty-shift ./lineclient/chaos '^TestFaultyShift$' 'chaos: shift survived'
+part appliance-restore ./lineclient/chaos '^TestApplianceRestore$' 'chaos: appliance restore survived'
 
 echo
 echo "== dacline chaos — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $((SECONDS - START))s"
