@@ -23,7 +23,11 @@
 //     latest one it signed (Sunlight's lesson): Checkpoint proves consistency
 //     with the persisted checkpoint, and with a mirror file kept outside the
 //     database when one is configured, before it signs. A database restored
-//     from an old backup therefore stops the log instead of forking it.
+//     from an old backup therefore stops the log instead of forking it. With
+//     an Anchor (anchor.go; the token, outside the home) the same holds for a
+//     whole home restored with its mirror file, and CheckAnchor proves it
+//     before anything is signed. RestoreTail (restore.go) brings a restored
+//     log's missing tail back from a log export, byte for byte.
 package auditlog
 
 import (

@@ -199,3 +199,23 @@ func anchorNewHome(dir string, tok *hsm.Token, signing *hsm.Key, name string) er
 	}
 	return nil
 }
+
+// AnchorStatus is the anchor check as `appliance status` shows it.
+type AnchorStatus struct {
+	OK           bool   `json:"ok"`
+	AnchoredSize int64  `json:"anchored_size"`
+	LogSize      int64  `json:"log_size"`
+	Problem      string `json:"problem,omitempty"`
+}
+
+func (u *Unlocked) anchorStatus() *AnchorStatus {
+	st, err := u.CheckAnchor()
+	out := &AnchorStatus{OK: err == nil}
+	if st != nil {
+		out.AnchoredSize, out.LogSize = st.Anchored.Size, st.LogSize
+	}
+	if err != nil {
+		out.Problem = err.Error()
+	}
+	return out
+}

@@ -192,8 +192,9 @@ func AbandonCeremony(tx *bbolt.Tx, batchID string, a Abandonment) (*Ceremony, er
 		if a.Reason == "" {
 			return errors.New("a reason is required")
 		}
+		// PendingOutputSHA256 stays: a return bundle sealed before the
+		// abandon may be on a stick, and the officer must be told.
 		c.State, c.AbandonedAt, c.AbandonedBy, c.AbandonReason = StateAbandoned, a.At, a.Officer, a.Reason
-		c.PendingOutputSHA256 = ""
 		return nil
 	})
 	if err != nil {

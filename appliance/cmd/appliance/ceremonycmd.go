@@ -109,6 +109,9 @@ func ceremonyAbandon(c *cli.Context) error {
 	if out != "" {
 		printf("serials written to %s\n", out)
 	}
+	if p := ab.Ceremony.PendingOutputSHA256; p != "" {
+		printf("warning: a return bundle of this batch was sealed (sha256 %s) and may be on a stick: never hand it to the station\n", p)
+	}
 	return checkpointAfter(u, "the abandon")
 }
 
