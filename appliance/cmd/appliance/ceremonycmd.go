@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/issuance"
@@ -20,6 +21,12 @@ func ceremonyCommand() *cli.Command {
 		Name:  "ceremony",
 		Usage: "manage unfinished signing ceremonies",
 		Subcommands: []*cli.Command{
+			{
+				Name:   "list",
+				Usage:  "list the signing ceremonies: batch, station, state, DACs issued of accepted",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "unfinished", Usage: "only ceremonies neither finished nor abandoned"}, clirun.JSONFlag},
+				Action: ceremonyList,
+			},
 			{
 				Name:      "abandon",
 				Usage:     "end an unfinished ceremony for good; its issued DACs are listed for revocation",
@@ -120,4 +127,60 @@ func joinLines(ss []string) string {
 		return ""
 	}
 	return strings.Join(ss, "\n") + "\n"
+}
+
+// ceremonyRow is one line of 'ceremony list'.
+type ceremonyRow struct {
+	BatchID   string    `json:"batch_id"`
+	Station   string    `json:"station"`
+	State     string    `json:"state"`
+	Accepted  int       `json:"accepted"`
+	Issued    int       `json:"issued"`
+	Refused   int       `json:"refused"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Restored  bool      `json:"restored,omitempty"`
+}
+
+func ceremonyList(c *cli.Context) error {
+	if err := clirun.Args(c); err != nil {
+		return err
+	}
+	h, err := openHome(c)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rows := []ceremonyRow{}
+	err = h.DB().View(func(tx *bbolt.Tx) error {
+		if tx.Bucket([]byte("issuance")) == nil {
+			return nil // no ceremony yet
+		}
+		return issuance.Ceremonies(tx, func(cr *issuance.Ceremony) error {
+			done := cr.State == issuance.StateFinished || cr.State == issuance.StateAbandoned
+			if c.Bool("unfinished") && done {
+				return nil
+			}
+			rows = append(rows, ceremonyRow{BatchID: cr.BatchID, Station: cr.Station, State: cr.State, Accepted: cr.Accepted,
+				Issued: cr.Issued, Refused: cr.Refused, StartedAt: cr.StartedAt, Restored: cr.Restored})
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return clirun.PrintJSON(clirun.Stdout, rows)
+	}
+	if len(rows) == 0 {
+		printf("no ceremonies\n")
+		return nil
+	}
+	for _, r := range rows {
+		note := ""
+		if r.Restored {
+			note = " (rebuilt from a log export)"
+		}
+		printf("%s  %-16s %-9s issued %d of %d, refused %d%s\n", r.BatchID, r.Station, r.State, r.Issued, r.Accepted, r.Refused, note)
+	}
+	return nil
 }
