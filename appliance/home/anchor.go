@@ -9,9 +9,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	applog "github.com/dacline/dacline/appliance/auditlog"
-	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/hsm"
-	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/shared/auditlog"
 )
 
@@ -130,45 +128,6 @@ func (u *Unlocked) CreateAnchor(officer string) ([]byte, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return signCheckpoint(l, u.Home.Config.Name, u.Signing)
-}
-
-// RestoreLog brings back, from a log export of this appliance (a directory
-// or a log-export bundle), the entries the home's log lost in a restore, and
-// rebuilds the issuance store from them (ceremony.RestoreFromEntry). It
-// checks the export's signature and checkpoints with the appliance key and
-// appends only a tail that continues the home's log. It returns what it did
-// and the anchor check afterwards (an error while the log is still behind).
-func (u *Unlocked) RestoreLog(path string) (*applog.RestoreResult, *applog.AnchorState, error) {
-	pub, ok := u.Signing.Public().(ed25519.PublicKey)
-	if !ok {
-		return nil, nil, fmt.Errorf("appliance signing key is %T, want Ed25519", u.Signing.Public())
-	}
-	tmp, err := u.Home.TempDir()
-	if err != nil {
-		return nil, nil, err
-	}
-	x, closeX, err := applog.OpenExport(path, u.Home.Config.Name, pub, tmp)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer closeX()
-	a, err := newTokenAnchor(u.Token, u.Home.Config.Name, u.Signing)
-	if err != nil {
-		return nil, nil, err
-	}
-	l, err := u.AuditLog()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := issuance.InitDB(u.Home.db); err != nil {
-		return nil, nil, err
-	}
-	res, err := l.RestoreTail(x, a.v, ceremony.RestoreFromEntry)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := l.CheckAnchor()
-	return res, st, err
 }
 
 // anchorNewHome creates the anchor of a new home at init: the first signed

@@ -60,7 +60,7 @@ func logRestore(c *cli.Context) error {
 	}
 	defer h.Close()
 	defer u.Close()
-	res, st, err := u.RestoreLog(from)
+	res, err := u.RestoreLog(from)
 	if res == nil && err != nil {
 		if errors.Is(err, applog.ErrRestoreMismatch) {
 			return clirun.WithHint(err, "use a log export of this appliance taken after the backup; if entries were appended to the restored home, see %s", restoreRunbook)
@@ -72,10 +72,19 @@ func logRestore(c *cli.Context) error {
 	} else {
 		printf("audit log: nothing to restore from %s (the home's log has %d entries, the export's checkpoint covers %d)\n", from, res.Before, res.Checkpoint.Size)
 	}
-	if err != nil {
-		return anchorHint(fmt.Errorf("the log is still behind the token's anchor: %w", err))
+	for _, name := range res.Revoked {
+		printf("station %s: revoked after the backup; revoked again now (new station-revoked entry)\n", name)
 	}
-	printf("anchor check: OK (the log has %d entries, the token's anchor %d)\n", st.LogSize, st.Anchored.Size)
+	for _, name := range res.ToEnroll {
+		printf("station %s: enrolled after the backup; enroll it again ('appliance station enroll BUNDLE'): its batches are refused until then\n", name)
+	}
+	if err != nil {
+		if res.Anchor == nil && (errors.Is(err, applog.ErrBehindAnchor) || errors.Is(err, applog.ErrNoAnchor)) {
+			return anchorHint(fmt.Errorf("the log is still behind the token's anchor: %w", err))
+		}
+		return withHints(err)
+	}
+	printf("anchor check: OK (the log has %d entries, the token's anchor %d)\n", res.Anchor.LogSize, res.Anchor.Anchored.Size)
 	return nil
 }
 
