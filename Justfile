@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -20,9 +20,10 @@ setup:
     command -v pkcs11-tool >/dev/null || missing+=(opensc)
     command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || missing+=(poppler-utils)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl present"
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils present"
         exit 0
     fi
     sudo=""
