@@ -31,6 +31,11 @@
 #                    appliance.db truncated, emptied, removed, pages flipped or
 #                    zeroed: every command refuses clearly (exit 1, hint), no
 #                    store is re-created; the backups restored, the shift ends.
+# 7. appliance restore lineclient/chaos TestApplianceRestore: appliance.db,
+#                    then the whole home, restored from an earlier copy and an
+#                    already-signed batch signed again: refused before any DAC
+#                    (the token's log anchor); then the runbook's
+#                    'appliance log restore' from the latest log export.
 # Each ends by checking the invariants (one key per module, one DAC per key,
 # none lost, no module locked without an attested DAC for its own key, the
 # audit log verifies) and prints one line of what it survived.
@@ -126,6 +131,7 @@ part faulty-shift ./lineclient/chaos '^TestFaultyShift$' 'chaos: shift survived'
 part hostile-csrs ./lineclient/chaos '^TestHostileCSRs$' 'chaos: hostile CSRs'
 part station-restore ./lineclient/chaos '^TestStationRestore$' 'chaos: station restore survived'
 part damaged-store ./lineclient/chaos '^TestDamagedStore$' 'chaos: damaged stores survived'
+part appliance-restore ./lineclient/chaos '^TestApplianceRestore$' 'chaos: appliance restore survived'
 
 echo
 echo "== dacline chaos — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $((SECONDS - START))s"

@@ -39,7 +39,7 @@ func (h *Home) AuditLog() (*applog.Log, error) {
 // log that does not extend the last checkpoint (applog.ErrRollback/ErrFork).
 // When nothing was appended since the last checkpoint, that one is returned.
 func (u *Unlocked) Checkpoint() (signed []byte, err error) {
-	l, err := u.Home.AuditLog()
+	l, err := u.AuditLog()
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,11 @@
 //     the first checkpoint, inside the temporary home before it is published;
 //     the test PAA key is logged before config.json names it; a PAI is logged
 //     before pai.pem appears. Resumed steps do not log the same thing twice.
+//   - The newest signed checkpoint of the audit log is anchored on the token
+//     (anchor.go, data object dacline-log-anchor), outside the home; every
+//     command that signs or appends first proves the home's log is not older
+//     than it (Unlocked.CheckAnchor), so a home restored from a backup is
+//     refused until RestoreLog brings the missing tail back.
 //   - The PAI installed is a valid Matter PAI for exactly the token's PAI key and
 //     chains to the installed PAA.
 package home

@@ -150,6 +150,9 @@ func Init(dir string, o InitOptions) (retErr error) {
 	if err := recordInit(tmp, &cfg, keys); err != nil {
 		return err
 	}
+	if err := anchorNewHome(tmp, tok, keys.signing, cfg.Name); err != nil {
+		return err
+	}
 	if err := writeConfig(filepath.Join(tmp, ConfigFile), &cfg); err != nil {
 		return err
 	}

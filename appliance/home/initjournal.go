@@ -29,11 +29,6 @@ import (
 // initJournalFile is the journal's name inside the temporary home.
 const initJournalFile = "init-journal.json"
 
-// initAnchorLabel is the token data object init writes last on the token (the
-// audit log anchor, see the restore work in appliance/home): a killed init's
-// anchor is destroyed with its keys.
-const initAnchorLabel = "dacline-log-anchor"
-
 // ErrKilledInitElsewhere: a killed init left objects on another token than
 // the one this run uses; they must be cleaned up with that token.
 var ErrKilledInitElsewhere = errors.New("a killed appliance init left objects on another token")
@@ -78,7 +73,7 @@ func (j *initJournal) id(label string) []byte {
 // refs are the objects the journal's run may have made, newest first (the
 // anchor, then the keys in reverse order of generation).
 func (j *initJournal) refs() []hsm.ObjectRef {
-	out := []hsm.ObjectRef{hsm.DataRef(initAnchorLabel)}
+	out := []hsm.ObjectRef{hsm.DataRef(LabelLogAnchor)}
 	for i := len(j.Keys) - 1; i >= 0; i-- {
 		k := j.Keys[i]
 		id, _ := hex.DecodeString(k.ID)
@@ -195,7 +190,7 @@ func destroyJournaled(j *initJournal, o InitOptions) error {
 		}
 	}
 	for _, ref := range j.refs() {
-		if ref.Label == initAnchorLabel && ours == 0 {
+		if ref.Label == LabelLogAnchor && ours == 0 {
 			continue
 		}
 		if _, err := tok.DestroyObjects(ref); err != nil {

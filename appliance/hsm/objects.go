@@ -35,7 +35,7 @@ func SecretKeyRef(label string, id []byte) ObjectRef {
 
 // DataRef is the ref of dacline's data objects labelled label.
 func DataRef(label string) ObjectRef {
-	return ObjectRef{Class: pkcs11.CKO_DATA, Label: label, Application: "dacline"}
+	return ObjectRef{Class: pkcs11.CKO_DATA, Label: label, Application: dataApplication}
 }
 
 func (r ObjectRef) template() ([]*pkcs11.Attribute, error) {

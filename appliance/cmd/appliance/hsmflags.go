@@ -42,7 +42,29 @@ func openHome(c *cli.Context) (*home.Home, error) {
 //	if err != nil { return err }
 //	defer h.Close()
 //	defer u.Close()
+//
+// Before it returns it proves the home's audit log is not older than the
+// token's anchor (home.Unlocked.CheckAnchor): every command that signs or
+// appends goes through here, so a home restored from an older backup is
+// refused before anything is signed. Only the commands that inspect or
+// repair such a home use unlockApplianceUnchecked.
 func unlockAppliance(c *cli.Context) (*home.Home, *home.Unlocked, error) {
+	h, u, err := unlockApplianceUnchecked(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := u.CheckAnchor(); err != nil {
+		u.Close()
+		h.Close()
+		return nil, nil, anchorHint(err)
+	}
+	return h, u, nil
+}
+
+// unlockApplianceUnchecked is unlockAppliance without the anchor check: for
+// status, identity and the log restore commands, which must work on a
+// restored home.
+func unlockApplianceUnchecked(c *cli.Context) (*home.Home, *home.Unlocked, error) {
 	h, err := openHome(c)
 	if err != nil {
 		return nil, nil, err
