@@ -114,8 +114,10 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	}
 	locking := rec.State == station.StateLocking || rec.State == station.StateLocked
 	if id.LockMask != 0 && !locking {
-		return fail(StepIdentify, station.ReasonLockedEarly,
-			fmt.Sprintf("module reports lock mask %04b in state %s", id.LockMask, rec.State))
+		// Locked ahead of its record (a restored station.db): reconcile.go.
+		if o, ok, err := p.lockedAhead(mac, id, rec, fail); !ok {
+			return o, err
+		}
 	}
 
 	switch rec.State {
