@@ -160,7 +160,9 @@ func TestMD5MismatchAfterRetriesIsAnError(t *testing.T) {
 }
 
 func TestSecureDownloadMode(t *testing.T) {
-	sec := func() SecurityInfo { return SecurityInfo{Flags: FlagSecureDownloadEnable | FlagSecureBootEn, FlashCryptCnt: 7} }
+	sec := func() SecurityInfo {
+		return SecurityInfo{Flags: FlagSecureDownloadEnable | FlagSecureBootEn, FlashCryptCnt: 7}
+	}
 	r := newRig(t, ServerConfig{Security: sec})
 	c, err := r.client.Connect(5)
 	if err != nil || c.Name != "ESP32-C3" {
