@@ -149,8 +149,11 @@ type Options struct {
 	Seed uint64
 	// SlowDelay is how late a "slow" reply comes (default 1.5s).
 	SlowDelay time.Duration
-	// ChipModel and Firmware are what IDENTIFY reports.
+	// ChipModel and Firmware are what IDENTIFY reports; ChipModel is also
+	// the chip the ROM loader emulates (Download).
 	ChipModel, Firmware string
+	// Download starts the modules in the chip's ROM loader (download.go).
+	Download Download
 	// Logf, if set, receives one line per module event (insert, remove,
 	// reboot, fault). Never key material.
 	Logf func(format string, args ...any)
