@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dacline/dacline/lineclient/esp/romloader"
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/shared/clirun"
 )
@@ -37,6 +38,10 @@ func simCommand() *cli.Command {
 			&cli.IntFlag{Name: "swap-polls", Usage: "IDENTIFY polls in a row a locked module answers before it is swapped", Value: 3},
 			&cli.DurationFlag{Name: "run-for", Usage: "stop after this long (for scripts; default: until interrupted)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log module events (insert, remove, reboot, faults) to stderr"},
+			&cli.BoolFlag{Name: "download", Usage: "start the modules in the chip's ROM loader (download mode) for 'lineclient chip info', 'lineclient flash' and esptool"},
+			&cli.StringFlag{Name: "chip", Value: "ESP32-C3", Usage: "chip the modules are: " + fmt.Sprint(romloader.ChipNames())},
+			&cli.BoolFlag{Name: "secure-download", Usage: "with --download: the ROM is in secure download mode"},
+			&cli.StringFlag{Name: "rom-faults", Usage: "ROM-loader fault rates, name=rate,…: " + fmt.Sprint(sim.ROMFaultNames())},
 		},
 		Action: func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
@@ -78,9 +83,13 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 	if p := c.Int("swap-polls"); p < 1 {
 		return sim.Options{}, clirun.Usage("--swap-polls %d: want at least 1", p)
 	}
+	dl, chip, err := downloadOptions(c)
+	if err != nil {
+		return sim.Options{}, err
+	}
 	opts := sim.Options{
 		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), StateDir: c.String("state"),
-		Timing: timing, Faults: faults, Seed: c.Uint64("seed"),
+		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), ChipModel: chip, Download: dl,
 	}
 	if c.Bool("verbose") {
 		opts.Logf = func(format string, args ...any) {
