@@ -305,6 +305,9 @@ func (s *Server) handle(req Request) reply {
 		run := binary.LittleEndian.Uint32(d) != 0
 		s.endSession()
 		r := ok(nil)
+		if s.stub && run {
+			return r // the stub stays in the loader (esptool flash_defl_finish)
+		}
 		r.after = func() {
 			if s.cfg.OnExit != nil {
 				s.cfg.OnExit(run)
