@@ -294,3 +294,22 @@ func (j *Jig) ROMStats() (romloader.ServerStats, bool) {
 	}
 	return j.rom.srv.Stats(), true
 }
+
+// ResetIntoDownload resets the module on the jig into its ROM loader, as a
+// jig does by holding the chip's boot strap low through a reset (esptool's
+// DTR/RTS sequence; a pseudo-terminal has no modem lines, so tests call
+// this instead). RAM state is lost; the flash and eFuses stay.
+func (j *Jig) ResetIntoDownload() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.mod == nil {
+		return fmt.Errorf("sim jig %d: empty", j.index)
+	}
+	m := j.mod
+	m.mu.Lock()
+	m.reset()
+	m.p.Boots++
+	_ = m.save()
+	m.mu.Unlock()
+	return j.enterDownload(m)
+}

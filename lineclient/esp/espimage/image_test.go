@@ -2,12 +2,17 @@ package espimage
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dacline/dacline/lineclient/internal/linetest"
 )
 
 func vector(t testing.TB, name string) []byte {
@@ -181,4 +186,21 @@ func FuzzParseImage(f *testing.F) {
 		}
 		_, _ = VerifySignatures(b, img, nil)
 	})
+}
+
+func TestSelfSignedImageVerifies(t *testing.T) {
+	// A C3 image signed here with a fresh key: the verifier accepts it with
+	// that key's digest and refuses it without.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	signed, kd := linetest.SignESPImageECDSA(vector(t, "bootloader_esp32c3_unsigned.bin"), key)
+	img, err := Parse(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifySignatures(signed, img, []KeyDigest{kd}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifySignatures(signed, img, []KeyDigest{digest(t, "ecdsa256_public_key_digest.bin")}); !errors.Is(err, ErrKeyNotAllowed) {
+		t.Fatal(err)
+	}
 }
