@@ -57,7 +57,7 @@ func chipCommand() *cli.Command {
 				printChipInfo(info)
 				return nil
 			},
-		}},
+		}, chipLockCheckCommand()},
 	}
 }
 

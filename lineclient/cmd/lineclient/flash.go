@@ -33,7 +33,7 @@ func flashCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-compress", Usage: "send plain FLASH_DATA instead of compressed blocks (always so in secure download mode)"},
 		},
 		Action:      flashWrite,
-		Subcommands: []*cli.Command{flashReadCommand()},
+		Subcommands: []*cli.Command{flashReadCommand(), flashModuleCommand()},
 	}
 }
 

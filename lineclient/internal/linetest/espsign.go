@@ -25,7 +25,7 @@ func SignESPImageECDSA(img []byte, key *ecdsa.PrivateKey) (signed []byte, keyDig
 	blk := make([]byte, 1216)
 	blk[0], blk[1] = 0xE7, 0x03
 	copy(blk[4:36], digest[:])
-	blk[36] = 2 // P-256
+	blk[36] = 2                        // P-256
 	le := func(dst []byte, v []byte) { // v big-endian, 32 bytes
 		for i := range 32 {
 			dst[i] = v[31-i]
