@@ -4,14 +4,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/dacline/dacline/lineclient/esp/espimage"
+	"github.com/dacline/dacline/lineclient/esp/flash"
 	"github.com/dacline/dacline/lineclient/esp/romloader"
 	"github.com/dacline/dacline/shared/lineproto"
 )
@@ -19,8 +18,9 @@ import (
 // Download puts the simulated modules in the chip's serial ROM loader
 // (download mode) instead of the manufacturing firmware: a module put on a
 // jig prints the ROM banner and answers the ESP ROM-loader protocol
-// (lineclient/esp/romloader) against its 4 MiB flash image and its eFuse
-// state. FLASH_END with "run user code" leaves the loader: the module then
+// (lineclient/esp/romloader) against its 4 MiB flash image (the same
+// flash-<mac>.bin the module's firmware keeps its credentials in, flash.go)
+// and its eFuse state. FLASH_END with "run user code" leaves the loader: the module then
 // boots its firmware and speaks docs/line-protocol.md as usual.
 type Download struct {
 	Enabled bool
@@ -30,10 +30,6 @@ type Download struct {
 	// Faults of the ROM loader (see romloader.ServerFaults).
 	Faults romloader.ServerFaults
 }
-
-// FlashImageName is the file holding module mac's flash in the state
-// directory: 4 MiB, 0xFF where erased, the line's partition table at 0x8000.
-func FlashImageName(mac string) string { return "module-" + mac + ".flash" }
 
 // romFaultNames maps the --rom-faults spelling to a field.
 var romFaultNames = map[string]func(*romloader.ServerFaults) *float64{
@@ -115,14 +111,9 @@ func (s *Sim) download() (*downloadState, error) {
 	return s.dl, nil
 }
 
-// blankFlash is what the module maker ships: everything erased but the
-// line's partition table at 0x8000.
-func blankFlash(img []byte) {
-	copy(img[espimage.PartitionTableOffset:], espimage.MarshalPartitionTable(espimage.ContractPartitions))
-}
-
-// flashOf returns module m's flash: its image file in the state directory,
-// or memory when the simulator has none.
+// flashOf returns module m's flash: its image file in the state directory
+// (flash.go's flash-<mac>.bin, which the module's firmware side also keeps
+// its credential partitions in), or memory when the simulator has none.
 func (s *Sim) flashOf(m *module) (romloader.Flash, error) {
 	dl, err := s.download()
 	if err != nil {
@@ -135,16 +126,22 @@ func (s *Sim) flashOf(m *module) (romloader.Flash, error) {
 	}
 	var f romloader.Flash
 	if s.store != nil {
-		ff, err := romloader.OpenFileFlash(filepath.Join(s.store.dir, FlashImageName(m.p.MAC)), romloader.FlashSize, blankFlash)
+		m.mu.Lock()
+		err := m.syncFlash() // creates the blank image (partition table at 0x8000) if needed
+		m.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		ff, err := romloader.OpenFileFlash(s.store.flashPath(m.p.MAC), romloader.FlashSize, nil)
 		if err != nil {
 			return nil, fmt.Errorf("sim module %s: %w", m.p.MAC, err)
 		}
 		f = ff
 	} else {
 		mf := romloader.NewMemFlash(romloader.FlashSize)
-		img := mf.Bytes()
-		blankFlash(img)
-		mf.WriteAt(img, 0)
+		if _, err := mf.WriteAt(flash.Blank(), 0); err != nil {
+			return nil, err
+		}
 		f = mf
 	}
 	dl.flashes[m.p.Index] = f

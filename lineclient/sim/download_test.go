@@ -59,7 +59,14 @@ func TestDownloadModeFlashesTheModuleImage(t *testing.T) {
 	if err := c.WriteVerified(0x20000, app, true, 3, romloader.FlashSize, nil); err != nil {
 		t.Fatal(err)
 	}
-	img, err := os.ReadFile(filepath.Join(dir, sim.FlashImageName(hex.EncodeToString(want.MAC[:]))))
+	path, err := s.FlashPath(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(path) != dir || filepath.Base(path) != "flash-"+hex.EncodeToString(want.MAC[:])+".bin" {
+		t.Fatalf("flash image %s", path)
+	}
+	img, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,28 +167,10 @@ func flashReadCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return writeFileAtomic(c.String("out"), data)
+			if err := writeFileAtomic(c.String("out"), data, 0o600); err != nil {
+				return fmt.Errorf("write %s: %w", c.String("out"), err)
+			}
+			return nil
 		},
 	}
-}
-
-// writeFileAtomic writes data to path (0600) through a temporary file, so
-// a failed read never leaves a partial file under path.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".flash-read-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/dacline/dacline/lineclient/internal/linetest"
 	"github.com/dacline/dacline/lineclient/sim"
 )
 
@@ -32,6 +37,7 @@ func TestFlashScripts(t *testing.T) {
 			"sim-download": cmdSimDownload,
 			"sameprefix":   cmdSamePrefix,
 			"erased":       cmdErased,
+			"signed-c3":    cmdSignedC3,
 		},
 	})
 }
@@ -41,17 +47,34 @@ func TestFlashScripts(t *testing.T) {
 func cmdSimDownload(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("sim-download", flag.ContinueOnError)
 	chip := fs.String("chip", "ESP32-C3", "")
+	state := fs.String("state", "simstate", "")
 	sdm := fs.Bool("secure-download", false, "")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sim-download: %v", err)
 	}
 	s, err := sim.Start(sim.Options{Count: 1, Seed: 1, Timing: sim.TimingFast, ChipModel: *chip,
-		StateDir: ts.MkAbs("simstate"), Download: sim.Download{Enabled: true, SecureDownload: *sdm}})
+		StateDir: ts.MkAbs(*state), Download: sim.Download{Enabled: true, SecureDownload: *sdm}})
 	if err != nil {
 		ts.Fatalf("sim-download: %v", err)
 	}
 	ts.Defer(func() { s.Close() })
 	ts.Setenv("PORT", s.Ports()[0])
+}
+
+// signed-c3 IMAGE DIGEST: Espressif's ESP32-C3 test bootloader signed
+// (Secure Boot V2, ECDSA P-256) with a fresh key; DIGEST gets the key
+// digest as 64 hex digits.
+func cmdSignedC3(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: signed-c3 IMAGE DIGEST")
+	}
+	img, err := os.ReadFile(ts.Getenv("VECTORS") + "/bootloader_esp32c3_unsigned.bin")
+	ts.Check(err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ts.Check(err)
+	signed, kd := linetest.SignESPImageECDSA(img, key)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), signed, 0o644))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(hex.EncodeToString(kd[:])), 0o644))
 }
 
 // sameprefix FILE1 FILE2 N: the first N bytes of both files are equal.

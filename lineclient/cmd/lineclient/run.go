@@ -70,6 +70,9 @@ func runCommand() *cli.Command {
 			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
 				return err
 			}
+			if h.Config.Product != nil {
+				prov.ProductInfo = *h.Config.Product
+			}
 			ports := c.StringSlice("port")
 			out := clirun.Stdout
 			tty := false

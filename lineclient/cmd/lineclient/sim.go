@@ -30,7 +30,8 @@ func simCommand() *cli.Command {
 			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
-			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file and one 4 MiB flash image (flash-<mac>.bin) per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "key-storage", Usage: "where new modules keep their DAC key: plaintext (in esp_secure_cert), efuse or derived (docs/esp32.md)", Value: "plaintext"},
 			&cli.StringFlag{Name: "timing", Usage: "real (keygen ~300 ms, 115200 baud, eFuse burns) or fast", Value: "real"},
 			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
@@ -89,7 +90,13 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 	}
 	opts := sim.Options{
 		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), StateDir: c.String("state"),
-		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), ChipModel: chip, Download: dl,
+		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), KeyStorage: c.String("key-storage"),
+		ChipModel: chip, Download: dl,
+	}
+	switch opts.KeyStorage {
+	case sim.KeyPlaintext, sim.KeyEFuse, sim.KeyDerived:
+	default:
+		return sim.Options{}, clirun.Usage("--key-storage %q: want plaintext, efuse or derived", opts.KeyStorage)
 	}
 	if c.Bool("verbose") {
 		opts.Logf = func(format string, args ...any) {

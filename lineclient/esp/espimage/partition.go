@@ -2,29 +2,25 @@ package espimage
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/dacline/dacline/lineclient/esp/flash"
+	"github.com/dacline/dacline/lineclient/esp/partition"
 )
 
-// This file reads the binary partition table (esp-idf gen_esp32part.py)
-// only as far as the flashing checks need. It is self-contained until the
-// ESP-formats package (lineclient/esp, branch esp) lands on main; then the
-// parsing should move to it and this file keep only the checks.
+// The binary partition table is read and written by lineclient/esp/partition
+// (gen_esp32part.py's format); the line's layout is lineclient/esp/flash's.
+// This file keeps only what the flashing checks need of them.
 
 // Partition-table layout.
 const (
-	PartitionTableOffset = 0x8000
+	PartitionTableOffset = flash.TableOffset
 	PartitionTableSize   = 0xC00
-	partEntryLen         = 32
-	partMagic            = 0x50AA
-	partMD5Magic         = 0xEBEB
-	PartTypeApp          = 0x00
-	PartTypeData         = 0x01
+	PartTypeApp          = partition.TypeApp
+	PartTypeData         = partition.TypeData
 	PartTypeSecureCert   = 0x3F
-	PartSubtypeNVS       = 0x02
-	PartFlagEncrypted    = 1 << 0
+	PartFlagEncrypted    = partition.FlagEncrypted
 )
 
 // ErrPartitionTable reports a table that does not parse or breaks a rule.
@@ -41,81 +37,59 @@ type Partition struct {
 // End is the first byte after the partition.
 func (p Partition) End() uint32 { return p.Offset + p.Size }
 
-// ParsePartitionTable reads entries until the 0xFF end marker, checking
-// the MD5 entry when present.
+func fromEntries(es []partition.Entry) []Partition {
+	out := make([]Partition, len(es))
+	for i, e := range es {
+		out[i] = Partition{Type: e.Type, Subtype: e.Subtype, Offset: e.Offset, Size: e.Size, Label: e.Name, Flags: e.Flags}
+	}
+	return out
+}
+
+// ParsePartitionTable reads a binary partition table (esp/partition).
 func ParsePartitionTable(b []byte) ([]Partition, error) {
-	var out []Partition
-	for i := 0; ; i++ {
-		off := i * partEntryLen
-		if off+partEntryLen > len(b) || off+partEntryLen > PartitionTableSize {
-			return nil, fmt.Errorf("%w: no end marker within 0x%x bytes", ErrPartitionTable, min(len(b), PartitionTableSize))
-		}
-		e := b[off : off+partEntryLen]
-		switch binary.LittleEndian.Uint16(e) {
-		case 0xFFFF:
-			if !bytes.Equal(e, bytes.Repeat([]byte{0xFF}, partEntryLen)) {
-				return nil, fmt.Errorf("%w: entry %d: malformed end marker", ErrPartitionTable, i)
-			}
-			return out, nil
-		case partMD5Magic:
-			if !bytes.Equal(e[2:16], bytes.Repeat([]byte{0xFF}, 14)) {
-				return nil, fmt.Errorf("%w: entry %d: malformed MD5 entry", ErrPartitionTable, i)
-			}
-			if sum := md5.Sum(b[:off]); !bytes.Equal(sum[:], e[16:]) {
-				return nil, fmt.Errorf("%w: MD5 entry %d does not match the %d entries before it", ErrPartitionTable, i, len(out))
-			}
-		case partMagic:
-			label := string(bytes.TrimRight(e[12:28], "\x00"))
-			p := Partition{Type: e[2], Subtype: e[3], Offset: binary.LittleEndian.Uint32(e[4:]),
-				Size: binary.LittleEndian.Uint32(e[8:]), Label: label, Flags: binary.LittleEndian.Uint32(e[28:])}
-			if uint64(p.Offset)+uint64(p.Size) > 1<<32-1 {
-				return nil, fmt.Errorf("%w: partition %q: 0x%x+0x%x overflows", ErrPartitionTable, label, p.Offset, p.Size)
-			}
-			out = append(out, p)
-		default:
-			return nil, fmt.Errorf("%w: entry %d at 0x%x: magic 0x%04x, want 0x50aa", ErrPartitionTable, i, off, binary.LittleEndian.Uint16(e))
+	t, err := partition.ParseBinary(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPartitionTable, err)
+	}
+	for _, e := range t.Entries {
+		if e.End() > 1<<32-1 {
+			return nil, fmt.Errorf("%w: partition %q: 0x%x+0x%x overflows", ErrPartitionTable, e.Name, e.Offset, e.Size)
 		}
 	}
+	return fromEntries(t.Entries), nil
 }
 
-// MarshalPartitionTable encodes entries, the MD5 entry and the end marker,
-// padded with 0xFF to PartitionTableSize (gen_esp32part.py's binary form).
+// MarshalPartitionTable encodes entries as gen_esp32part.py does (MD5
+// entry, 0xFF end), padded with 0xFF to PartitionTableSize.
 func MarshalPartitionTable(parts []Partition) []byte {
-	var b []byte
+	t := &partition.Table{}
 	for _, p := range parts {
-		e := make([]byte, partEntryLen)
-		binary.LittleEndian.PutUint16(e, partMagic)
-		e[2], e[3] = p.Type, p.Subtype
-		binary.LittleEndian.PutUint32(e[4:], p.Offset)
-		binary.LittleEndian.PutUint32(e[8:], p.Size)
-		copy(e[12:28], p.Label)
-		binary.LittleEndian.PutUint32(e[28:], p.Flags)
-		b = append(b, e...)
+		t.Entries = append(t.Entries, partition.Entry{Name: p.Label, Type: p.Type, Subtype: p.Subtype, Offset: p.Offset, Size: p.Size, Flags: p.Flags})
 	}
-	sum := md5.Sum(b)
-	b = append(b, 0xEB, 0xEB)
-	b = append(b, bytes.Repeat([]byte{0xFF}, 14)...)
-	b = append(b, sum[:]...)
-	return append(b, bytes.Repeat([]byte{0xFF}, PartitionTableSize-len(b))...)
+	b, err := t.MarshalBinary()
+	if err != nil {
+		panic("espimage: " + err.Error()) // only for tables built in code
+	}
+	if len(b) < PartitionTableSize {
+		b = append(b, bytes.Repeat([]byte{0xFF}, PartitionTableSize-len(b))...)
+	}
+	return b
 }
 
-// ContractPartitions is the module flash layout of the line (the lead's
-// FLASH-CONTRACT): esp_secure_cert at 0xD000 and fctry at 0x3E0000 hold
-// the credentials.
-var ContractPartitions = []Partition{
-	{Type: PartTypeSecureCert, Subtype: 0, Offset: 0xD000, Size: 0x2000, Label: "esp_secure_cert", Flags: PartFlagEncrypted},
-	{Type: PartTypeData, Subtype: PartSubtypeNVS, Offset: 0x10000, Size: 0xC000, Label: "nvs"},
-	{Type: PartTypeData, Subtype: 0x04, Offset: 0x1C000, Size: 0x1000, Label: "nvs_keys", Flags: PartFlagEncrypted},
-	{Type: PartTypeData, Subtype: 0x00, Offset: 0x1D000, Size: 0x2000, Label: "otadata"},
-	{Type: PartTypeData, Subtype: 0x01, Offset: 0x1F000, Size: 0x1000, Label: "phy_init"},
-	{Type: PartTypeApp, Subtype: 0x10, Offset: 0x20000, Size: 0x1E0000, Label: "ota_0"},
-	{Type: PartTypeApp, Subtype: 0x11, Offset: 0x200000, Size: 0x1E0000, Label: "ota_1"},
-	{Type: PartTypeData, Subtype: PartSubtypeNVS, Offset: 0x3E0000, Size: 0x6000, Label: "fctry"},
-}
+// ContractPartitions is the module flash layout of the line
+// (lineclient/esp/flash, from the lead's FLASH-CONTRACT): esp_secure_cert
+// at 0xD000 and fctry at 0x3E0000 hold the credentials.
+var ContractPartitions = fromEntries(flash.Layout().Entries)
 
 // CredentialPartitions are the partitions no flashing may touch.
 func CredentialPartitions() []Partition {
-	return []Partition{ContractPartitions[0], ContractPartitions[7]}
+	var out []Partition
+	for _, p := range ContractPartitions {
+		if p.Label == flash.SecureCert || p.Label == flash.Factory {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // CheckKeepsCredentials refuses a table that moves, resizes or drops a

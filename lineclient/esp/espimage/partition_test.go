@@ -63,8 +63,12 @@ func TestCheckWrites(t *testing.T) {
 	boot := vector(t, "bootloader_signed_v2_rsa.bin")
 	table := MarshalPartitionTable(ContractPartitions)
 	// Espressif's signed test bootloader (36 KB) is too big to sit below a
-	// table at 0x8000: it is checked alone, and refused beside the table.
-	ok, err := CheckWrites([]Write{{"bootloader.bin", 0x1000, boot}}, esp32Policy(t))
+	// table at 0x8000: at 0x1000 it is refused, with or without a new table;
+	// as an app it is checked like any image.
+	if _, err := CheckWrites([]Write{{"bootloader.bin", 0x1000, boot}}, esp32Policy(t)); !errors.Is(err, ErrOverlap) {
+		t.Fatalf("bootloader over the table: %v", err)
+	}
+	ok, err := CheckWrites([]Write{{"app.bin", 0x20000, boot}}, esp32Policy(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +76,7 @@ func TestCheckWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok[0].Kind != KindBootloader || ok2[0].Kind != KindPartitionTable || ok2[1].Kind != KindData || len(ok[0].Sigs) != 1 {
+	if ok[0].Kind != KindApp || ok2[0].Kind != KindPartitionTable || ok2[1].Kind != KindData || len(ok[0].Sigs) != 1 {
 		t.Fatalf("%+v %+v", ok, ok2)
 	}
 	if _, err := CheckWrites([]Write{{"bootloader.bin", 0x1000, boot}, {"partitions.bin", 0x8000, table}}, esp32Policy(t)); !errors.Is(err, ErrOverlap) {
@@ -82,14 +86,14 @@ func TestCheckWrites(t *testing.T) {
 		ws   []Write
 		want error
 	}{
-		"unsigned bootloader":  {[]Write{{"b.bin", 0x1000, vector(t, "bootloader_unsigned_v2.bin")}}, ErrUnsigned},
-		"wrong key":            {[]Write{{"b.bin", 0x1000, vector(t, "bootloader_signed_v2_ecdsa256.bin")}}, ErrKeyNotAllowed},
+		"truncated bootloader": {[]Write{{"b.bin", 0x1000, vector(t, "bootloader_unsigned_v2.bin")[:0x6000]}}, ErrImage},
+		"unsigned app":         {[]Write{{"b.bin", 0x20000, vector(t, "bootloader_unsigned_v2.bin")}}, ErrUnsigned},
+		"wrong key":            {[]Write{{"b.bin", 0x20000, vector(t, "bootloader_signed_v2_ecdsa256.bin")}}, ErrKeyNotAllowed},
 		"other chip":           {[]Write{{"b.bin", 0x1000, vector(t, "bootloader_esp32c3_unsigned.bin")}}, ErrWrongChip},
 		"app over secure cert": {[]Write{{"app.bin", 0xC000, bytes.Repeat([]byte{1}, 0x2000)}}, ErrOverlap},
 		"data over fctry":      {[]Write{{"x.bin", 0x3E5000, []byte{1}}}, ErrOverlap},
-		"two writes overlap":   {[]Write{{"b.bin", 0x1000, boot}, {"c.bin", 0x2000, []byte{1}}}, ErrOverlap},
+		"two writes overlap":   {[]Write{{"b.bin", 0x20000, boot}, {"c.bin", 0x21000, []byte{1}}}, ErrOverlap},
 		"bad table":            {[]Write{{"p.bin", 0x8000, bytes.Repeat([]byte{0}, 64)}}, ErrPartitionTable},
-		"unsigned app":         {[]Write{{"app.bin", 0x20000, vector(t, "bootloader_unsigned_v2.bin")}}, ErrUnsigned},
 	} {
 		_, err := CheckWrites(tc.ws, esp32Policy(t))
 		if !errors.Is(err, tc.want) {

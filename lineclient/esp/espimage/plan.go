@@ -100,6 +100,13 @@ func CheckWrites(ws []Write, pol Policy) ([]Checked, error) {
 			return nil, fmt.Errorf("%s at 0x%x: %w %s (up to 0x%x)", w.Name, w.Offset, ErrOverlap, prevName, prevEnd)
 		}
 		prevEnd, prevName = end, w.Name
+		// The partition table locates the credentials: only a new table
+		// may be written over it (a bootloader too big for the space
+		// below 0x8000 would destroy it).
+		if w.Offset != PartitionTableOffset && uint64(w.Offset) < PartitionTableOffset+sector && end > PartitionTableOffset {
+			return nil, fmt.Errorf("%s at 0x%x..0x%x: %w the partition table at 0x%x (only a partition table may be written there)",
+				w.Name, w.Offset, end, ErrOverlap, PartitionTableOffset)
+		}
 		for _, p := range pol.Protected {
 			if uint64(w.Offset) < uint64(p.End()) && uint64(p.Offset) < end {
 				return nil, fmt.Errorf("%s at 0x%x..0x%x: %w partition %q (0x%x..0x%x) that holds the module's credentials",
