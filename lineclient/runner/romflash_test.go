@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/dacline/dacline/lineclient/esp/espimage"
+	"github.com/dacline/dacline/lineclient/esp/inspect"
 	"github.com/dacline/dacline/lineclient/esp/romloader"
 	"github.com/dacline/dacline/lineclient/internal/linetest"
+	"github.com/dacline/dacline/lineclient/manifest"
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/lineclient/station"
 )
@@ -56,7 +58,7 @@ func romClient(t *testing.T, path string) (*romloader.Client, func()) {
 // attestation → the station waits for the production images → a tampered
 // image refused with the module untouched → production images flashed and
 // verified (recorded with their SHA-256) → locked → GET_SECURITY_INFO read
-// through the ROM confirms the lock.
+// through the ROM confirms the lock → `module inspect` validates the image.
 func TestFlashStepEndToEnd(t *testing.T) {
 	r := newRig(t, sim.Options{Count: 1, Seed: 15, Download: sim.Download{Enabled: true}})
 	plan, signed := testPlan(t)
@@ -164,6 +166,31 @@ func TestFlashStepEndToEnd(t *testing.T) {
 	// A locked module cannot be flashed by the station any more.
 	if _, err := f.Flash(c, station.FlashProduction); !errors.Is(err, romloader.ErrRefused) {
 		t.Fatalf("flashing a locked module: %v", err)
+	}
+
+	// 7. `module inspect` validates the whole image: the production images
+	// beside the credentials the firmware wrote, which flashing never touched.
+	m, _ := r.store.Get(mac)
+	row, err := manifest.RowOf(m, manifest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.sim.WithFlash(0, func(path string) error {
+		img, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rep := inspect.Inspect(img, inspect.Options{PAA: r.pki.PAA, CDSigner: linetest.CDSigner(), Manifest: []manifest.Row{row}})
+		if !rep.OK {
+			t.Errorf("module inspect: failed checks %+v", rep.Failed())
+		}
+		if !bytes.Equal(img[0x20000:0x20000+len(signed)], signed) {
+			t.Error("the app is not in the image inspect read")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
