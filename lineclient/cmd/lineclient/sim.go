@@ -27,7 +27,9 @@ func simCommand() *cli.Command {
 			"the station shows it done. 'lineclient run' polls a settled module every 500 ms, so\n" +
 			"a module leaves about a second after the station has read its lock state back; a\n" +
 			"stopped or killed station polls nothing, and its modules stay on their jigs.\n" +
-			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
+			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.\n\n" +
+			"With --download the modules start in their chip's ROM loader (download mode) for\n" +
+			"'lineclient chip info', 'lineclient flash' and esptool; FLASH_END boots their firmware.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
 			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file and one 4 MiB flash image (flash-<mac>.bin) per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
