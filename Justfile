@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl, node/npm, the pinned esptool-js); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests, node/npm and the pinned esptool-js); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -20,11 +20,12 @@ setup:
     command -v pkcs11-tool >/dev/null || missing+=(opensc)
     command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || missing+=(poppler-utils)
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl, node, npm present"
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, node, npm present"
     else
         sudo=""
         if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -182,7 +182,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("manifest: %d rows, %v", len(rows), err)
 	}
 	line("labels", "--out", "labels.pdf")
-	line("labels", "--out", "labels")
+	line("labels", "--out", "labels", "--all") // the PDF above recorded them printed
 	pngs, _ := filepath.Glob(filepath.Join(work, "labels", "*.png"))
 	if len(pngs) != 4 {
 		t.Fatalf("%d label images", len(pngs))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dacline/dacline/lineclient/esp/romloader"
 	"github.com/dacline/dacline/lineclient/sim"
+	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/clirun"
 )
 
@@ -31,7 +32,7 @@ func simCommand() *cli.Command {
 			"With --download the modules start in their chip's ROM loader (download mode) for\n" +
 			"'lineclient chip info', 'lineclient flash' and esptool; FLASH_END boots their firmware.",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
+			&cli.IntFlag{Name: "count", Usage: fmt.Sprintf("number of jigs (pseudo-terminals), 1..%d", transport.MaxPorts), Required: true},
 			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file and one 4 MiB flash image (flash-<mac>.bin) per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
 			&cli.StringFlag{Name: "key-storage", Usage: "where new modules keep their DAC key: plaintext (in esp_secure_cert), efuse or derived (docs/esp32.md)", Value: "plaintext"},
 			&cli.StringFlag{Name: "timing", Usage: "real (keygen ~300 ms, 115200 baud, eFuse burns) or fast", Value: "real"},
@@ -76,8 +77,8 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 		return sim.Options{}, clirun.Usage("--faults: %v", err)
 	}
 	n := c.Int("count")
-	if n < 1 || n > 256 {
-		return sim.Options{}, clirun.Usage("--count %d: want 1..256", n)
+	if n < 1 || n > transport.MaxPorts {
+		return sim.Options{}, clirun.Usage("--count %d: want 1..%d", n, transport.MaxPorts)
 	}
 	k := c.Int("modules-per-jig")
 	if k < 1 {
