@@ -5,10 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,6 +168,21 @@ func TestFlashStepEndToEnd(t *testing.T) {
 	// A locked module cannot be flashed by the station any more.
 	if _, err := f.Flash(c, station.FlashProduction); !errors.Is(err, romloader.ErrRefused) {
 		t.Fatalf("flashing a locked module: %v", err)
+	}
+
+	// The manifest row carries the images and the ROM's verdict, and reads back.
+	var buf bytes.Buffer
+	if _, err := manifest.Write(&buf, r.store, manifest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := manifest.ReadAll(&buf)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("manifest: %d rows, %v", len(rows), err)
+	}
+	appSum := sha256.Sum256(signed)
+	if !strings.Contains(rows[0].FlashedImages, "app.bin@0x20000="+hex.EncodeToString(appSum[:])) ||
+		strings.Count(rows[0].FlashedImages, ";") != 2 || rows[0].ROMLockCheck != manifest.ROMLockOK {
+		t.Fatalf("manifest flashing columns %q %q", rows[0].FlashedImages, rows[0].ROMLockCheck)
 	}
 
 	// 7. `module inspect` validates the whole image: the production images

@@ -200,3 +200,24 @@ func (s *Store) Flash(mac string) (*FlashRecord, error) {
 	})
 	return out, err
 }
+
+// FlashRecords returns every module's flashing record, by MAC (empty when
+// the station flashes nothing).
+func (s *Store) FlashRecords() (map[string]*FlashRecord, error) {
+	out := map[string]*FlashRecord{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketFlash)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			r := &FlashRecord{}
+			if err := json.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("flash record %s: %w", k, err)
+			}
+			out[string(k)] = r
+			return nil
+		})
+	})
+	return out, err
+}
