@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests, node/npm and the pinned esptool-js); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -21,16 +21,24 @@ setup:
     command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || missing+=(poppler-utils)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl, poppler-utils present"
-        exit 0
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, node, npm present"
+    else
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        echo "setup: installing ${missing[*]}"
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    echo "setup: installing ${missing[*]}"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # esptool-js for the ROM-loader interop test, pinned by its lock file.
+    esptooljs=lineclient/sim/testdata/esptooljs
+    if [ ! -e "$esptooljs/node_modules/esptool-js/package.json" ]; then
+        echo "setup: npm ci in $esptooljs (esptool-js)"
+        (cd "$esptooljs" && npm ci --no-audit --no-fund)
+    fi
 
 # Build both programs into ./bin.
 build:

@@ -30,6 +30,9 @@ type Provisioner struct {
 	// CheckCD, when set, checks the CD against a DAC and its chain (the
 	// commissioner's CD validation).
 	CheckCD func(dac, pai, paa *x509.Certificate) error
+	// FlashProduction: an attested module is locked only once its
+	// production images are recorded as flashed (flash.go).
+	FlashProduction bool
 
 	relockMu sync.Mutex
 	relocks  map[string]int // MAC → relocks in this run
@@ -128,6 +131,11 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	case station.StateCredentialsWritten:
 		return stepped(StepAttest)(p.attest(ctx, c, mac, id, fail))
 	case station.StateAttested, station.StateLocking:
+		if rec.State == station.StateAttested {
+			if wait, err := p.waitForFlash(mac); err != nil || wait {
+				return outcome{step: StepWaitFlash, settled: true, module: rec}, err
+			}
+		}
 		return stepped(StepLock)(p.lock(ctx, c, mac, id, rec, fail))
 	case station.StateLocked:
 		return stepped(StepVerify)(p.verifyLock(mac, id, rec, fail))

@@ -28,6 +28,12 @@
 //     is written at GENERATE_KEY and never lost, whatever instant the
 //     process dies (in-place programming or a journal).
 //
+// With Options.Download a module starts in its chip's serial ROM loader
+// instead (download.go): it answers the ESP ROM-loader protocol against its
+// flash image and eFuse state until FLASH_END boots its firmware; tests put
+// a module back into the loader with Jig.ResetIntoDownload, as a jig's
+// boot-strap wiring does.
+//
 // Faults (Options.Faults) corrupt real bytes on the wire or reset the
 // module; they never break the invariants above — except Lying, which
 // models a broken or malicious module and must be caught by the station's

@@ -155,8 +155,11 @@ type Options struct {
 	// (default), KeyEFuse or KeyDerived (keystorage.go); it decides what
 	// their esp_secure_cert partition holds.
 	KeyStorage string
-	// ChipModel and Firmware are what IDENTIFY reports.
+	// ChipModel and Firmware are what IDENTIFY reports; ChipModel is also
+	// the chip the ROM loader emulates (Download).
 	ChipModel, Firmware string
+	// Download starts the modules in the chip's ROM loader (download.go).
+	Download Download
 	// Logf, if set, receives one line per module event (insert, remove,
 	// reboot, fault). Never key material.
 	Logf func(format string, args ...any)

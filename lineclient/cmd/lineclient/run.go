@@ -68,6 +68,9 @@ func runCommand() *cli.Command {
 				return err
 			}
 			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
+			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
+				return err
+			}
 			if h.Config.Product != nil {
 				prov.ProductInfo = *h.Config.Product
 			}
