@@ -49,7 +49,7 @@ static void new_page(struct dl_nvs_writer *w)
 		return;
 	dl_put_u32le(page_at(w), PAGE_FULL);
 	/* The generator keeps one page free at the end (ESP-FACTS §4). */
-	if ((size_t)(w->page + 2) * DL_NVS_PAGE > w->size) {
+	if ((size_t)(w->page + 3) * DL_NVS_PAGE > w->size) {
 		w->err = DL_ERR_TOO_LARGE;
 		return;
 	}
