@@ -189,7 +189,7 @@ func (m *module) handle(req lineproto.Message) result {
 
 func (m *module) digests() []lineproto.ItemDigest {
 	var out []lineproto.ItemDigest
-	for _, it := range lineproto.AllItems {
+	for _, it := range lineproto.KnownItems {
 		if v, ok := m.p.Items[itemKey(it)]; ok {
 			out = append(out, lineproto.ItemDigest{Item: it, Length: uint32(len(v)), SHA256: sha256.Sum256(v)})
 		}
