@@ -12,7 +12,8 @@ import (
 	"github.com/dacline/dacline/shared/lineproto"
 )
 
-// credentials are the nine items of §5.3 for a module whose CSR is csr.
+// credentials are the items of §5.3 for a module whose CSR is csr: every
+// required one and product-info.
 func credentials(t testing.TB, pki *linetest.PKI, csr []byte) map[lineproto.Item][]byte {
 	t.Helper()
 	dac, err := pki.IssueDAC(csr, 0xFFF1, 0x8000)
@@ -31,7 +32,19 @@ func credentials(t testing.TB, pki *linetest.PKI, csr []byte) map[lineproto.Item
 		lineproto.ItemDiscriminator: lineproto.DiscriminatorValue(3840), lineproto.ItemVerifier: verifier,
 		lineproto.ItemSalt: salt, lineproto.ItemIterations: lineproto.IterationsValue(10000),
 		lineproto.ItemSerialNumber: []byte("SN-0001"), lineproto.ItemRotatingIDUnique: uid,
+		lineproto.ItemVendorID: {0xF1, 0xFF}, lineproto.ItemProductID: {0x00, 0x80},
+		lineproto.ItemProductInfo: productInfo(t),
 	}
+}
+
+func productInfo(t testing.TB) []byte {
+	hw := uint16(3)
+	v, err := lineproto.ProductInfo{VendorName: "dacline test vendor", ProductName: "bulb", HardwareVersion: &hw,
+		MfgDate: "2026-12-08", ProductURL: "https://example.com/bulb"}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // TestProtocolLifecycle walks one C module through every state over its PTY
@@ -75,7 +88,7 @@ func TestProtocolLifecycle(t *testing.T) {
 	if _, err := c.WriteItem(cx, lineproto.ItemDAC, other); lineproto.StatusOf(err) != lineproto.StatusKeyMismatch {
 		t.Fatalf("foreign dac: %v, want KEY_MISMATCH", err)
 	}
-	for _, it := range lineproto.AllItems {
+	for _, it := range lineproto.KnownItems {
 		if _, err := c.WriteItem(cx, it, items[it]); err != nil {
 			t.Fatalf("write %s: %v", it, err)
 		}
@@ -84,8 +97,8 @@ func TestProtocolLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rd.Digests) != len(lineproto.AllItems) {
-		t.Fatalf("digests: %d, want %d", len(rd.Digests), len(lineproto.AllItems))
+	if len(rd.Digests) != len(lineproto.KnownItems) {
+		t.Fatalf("digests: %d, want %d", len(rd.Digests), len(lineproto.KnownItems))
 	}
 	for _, d := range rd.Digests {
 		if d.SHA256 != sha256.Sum256(items[d.Item]) {
@@ -119,7 +132,7 @@ func TestProtocolLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if id.State != lineproto.StateLocked || id.LockMask != lineproto.LockMaskAll || id.DebugEnabled ||
-		id.KeySPKIHash != gk.SPKIHash || len(id.Digests) != len(lineproto.AllItems) {
+		id.KeySPKIHash != gk.SPKIHash || len(id.Digests) != len(lineproto.KnownItems) {
 		t.Fatalf("after power cycle: %+v", id)
 	}
 	// Committing the same value again is idempotent even when locked.
