@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/lineproto"
 	"github.com/dacline/dacline/shared/testenv"
 )
@@ -147,6 +149,7 @@ func TestStationProvisionsCModules(t *testing.T) {
 	}
 	bin := buildFirmware(t)
 	f := newFactory(t)
+	os.MkdirAll(filepath.Join(f.work, "chips"), 0o700)
 	mods := make([]*module, modules)
 	for i := range mods {
 		mods[i] = startModule(t, bin, filepath.Join(f.work, "chips", fmt.Sprintf("chip-%d", i)),
@@ -165,21 +168,29 @@ func TestStationProvisionsCModules(t *testing.T) {
 	// written (credential writes under way), chip 1 once its first lock
 	// step has burned (LOCK 2–4 still to come).
 	cut := make(chan int, 2)
+	var runEnded atomic.Bool
 	go func() {
 		waitFile(t, filepath.Join(mods[0].Dir, "flash.bin"), "factory nvs write", func(b []byte) bool {
 			return len(b) > 0x3E0000 && b[0x3E0000] != 0xFF
 		})
+		if runEnded.Load() {
+			t.Error("chip 0 lost power only after the run had ended")
+		}
 		mods[0].Kill()
 		cut <- 0
 		waitFile(t, filepath.Join(mods[1].Dir, "efuse.bin"), "lock step 1", func(b []byte) bool { return len(b) > 0 && b[0] != 0 })
+		if runEnded.Load() {
+			t.Error("chip 1 lost power only after the run had ended")
+		}
 		mods[1].Kill()
 		cut <- 1
 	}()
 	f.lineRun(mods)
+	runEnded.Store(true)
 	for range 2 {
 		select {
 		case i := <-cut:
-			mods[i] = startModule(t, bin, mods[i].Dir) // power back on: the same chip
+			mods[i] = restart(t, bin, mods[i].Dir) // power back on: the same chip
 		case <-time.After(30 * time.Second):
 			t.Fatal("a power cut never happened")
 		}
@@ -212,6 +223,24 @@ func TestStationProvisionsCModules(t *testing.T) {
 		}
 		checkFlash(t, store, m.Dir, id)
 	}
+}
+
+// restart powers a chip on again. PTY numbers are global: a station of
+// another test on this machine that keeps retrying a path it lost may hold
+// the number the new PTY got; then the chip is restarted on another PTY.
+func restart(t *testing.T, bin, dir string) *module {
+	for range 5 {
+		m := startModule(t, bin, dir)
+		p, err := transport.Open(m.Path, transport.Config{})
+		if err == nil {
+			p.Close()
+			return m
+		}
+		t.Logf("%s: %v; restarting on another PTY", m.Path, err)
+		m.Kill()
+	}
+	t.Fatal("no free PTY for a restarted chip")
+	return nil
 }
 
 type status struct {

@@ -6,10 +6,10 @@ package firmware_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
