@@ -27,7 +27,7 @@ type factory struct {
 	env                   []string
 }
 
-func goBuild(t *testing.T, dir, name, pkg string) string {
+func goBuild(t testing.TB, dir, name, pkg string) string {
 	out := filepath.Join(dir, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
