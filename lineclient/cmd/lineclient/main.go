@@ -36,5 +36,6 @@ func commands() []*cli.Command {
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(),
 		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
+		espCommand(), moduleCommand(),
 	}
 }
