@@ -206,6 +206,18 @@ func TestStationProvisionsCModules(t *testing.T) {
 		t.Fatalf("after the third run %+v\n%s", st, out)
 	}
 
+	// The ESP-formats engineer's inspector reads every image as an esp-matter device would:
+	// partition table, every TLV and NVS CRC, DAC → PAI → PAA, the stored key vs the DAC,
+	// the CD's signature, the onboarding data against the manifest row.
+	f.line("manifest", "--out", "manifest.csv")
+	for _, m := range mods {
+		out := f.line("module", "inspect", filepath.Join(m.Dir, "flash.bin"), "--paa", "appliance-home/paa.pem",
+			"--cd-signer", "cd-signer-cert.pem", "--manifest", "manifest.csv")
+		if !strings.Contains(out, "ok") {
+			t.Errorf("module inspect %s:\n%s", m.Dir, out)
+		}
+	}
+
 	store, err := station.OpenFile(filepath.Join(f.work, "station-home", "station.db"))
 	if err != nil {
 		t.Fatal(err)
