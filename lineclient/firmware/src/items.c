@@ -39,23 +39,59 @@ static const struct dl_field pi_spec[DL_PI_FIELDS] = {
 	{0x08, 1, 256, 0, 0, "product-url"},
 };
 
-/* Printable text without NUL or control bytes; bytes ≥ 0x80 pass (UTF-8 is not re-validated). */
+/* Length of the UTF-8 sequence at p (≤ n bytes) and its code point, or 0 when
+ * it is not well-formed (overlong, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+		     : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	*cp = len == 1 ? p[0] : (uint32_t)(p[0] & (0x7F >> len));
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (p[i] & 0x3Fu);
+	}
+	if (*cp < min[len] || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* UTF-8 text without NUL or other control characters (C0, DEL, C1), as lineproto checks. */
 static int printable_text(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i] < 0x20 || p[i] == 0x7F)
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t k = utf8_next(p + i, n - i, &cp);
+		if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))
 			return 0;
+		i += k;
+	}
 	return 1;
 }
 
 static int digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
+static int num(const uint8_t *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (p[i] - '0');
+	return v;
+}
+
+/* "YYYY-MM-DD" with a real month and day (Matter Core 11.1.6.3 ManufacturingDate). */
 static int date_ok(const uint8_t *p)
 {
+	static const int days[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	for (int i = 0; i < 10; i++)
 		if (i == 4 || i == 7 ? p[i] != '-' : !digit(p[i]))
 			return 0;
-	return 1;
+	int y = num(p, 4), m = num(p + 5, 2), d = num(p + 8, 2);
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m >= 1 && m <= 12 && d >= 1 && d <= (m == 2 && !leap ? 28 : days[m]);
 }
 
 /* Every tag known (also 0x80..0xFF: "every tag known"), once, in ascending order. */
@@ -101,7 +137,8 @@ int dl_product_info_fields(const uint8_t *v, size_t n, struct dl_product_info *p
 		pi->val[t] = out[t - 1].p;
 		pi->len[t] = out[t - 1].len;
 		if (pi->val[t] && t != DL_PI_HARDWARE_VER && !printable_text(pi->val[t], pi->len[t])) {
-			snprintf(why, why_cap, "product-info %s has a control byte", pi_spec[t - 1].name);
+			snprintf(why, why_cap, "product-info %s is not utf-8 text without control characters",
+				 pi_spec[t - 1].name);
 			return DL_ERR_MALFORMED;
 		}
 	}

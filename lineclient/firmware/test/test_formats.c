@@ -9,6 +9,7 @@
 #include "check.h"
 #include "crypto.h"
 #include "esp_tlv.h"
+#include "items.h"
 #include "factory.h"
 #include "nvs.h"
 #include "tlv.h"
@@ -250,4 +251,58 @@ void test_esp_tlv(void)
 	part[0x08E0 + 100] ^= 0x10;
 	CHECK_EQ(dl_esptlv_parse(part, n, e, 10, &end), DL_ERR_CRC);
 	CHECK_EQ(end, 0x08E0);
+}
+
+/* product-info's checks, one negative case per rule (FLASH-CONTRACT, lineproto's productinfo.go). */
+void test_product_info(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t tag;
+		const char *value;
+		size_t len;
+		int ok;
+	} rows[] = {
+		{"plain", 1, "dacline", 7, 1},
+		{"utf-8", 2, "L\xC3\xA4mpchen", 9, 1},
+		{"nul", 1, "a\0b", 3, 0},
+		{"control", 1, "a\nb", 3, 0},
+		{"c1 control", 1, "a\xC2\x85", 3, 0},
+		{"overlong", 1, "\xC0\xAF", 2, 0},
+		{"surrogate", 1, "\xED\xA0\x80", 3, 0},
+		{"cut utf-8", 1, "ab\xE2\x82", 4, 0},
+		{"date", 5, "2026-12-08", 10, 1},
+		{"date and text", 5, "2026-12-08 lot7", 15, 1},
+		{"leap day", 5, "2028-02-29", 10, 1},
+		{"no leap day", 5, "2026-02-29", 10, 0},
+		{"month 13", 5, "2026-13-01", 10, 0},
+		{"slashes", 5, "2026/12/08", 10, 0},
+		{"short date", 5, "2026-12-8", 9, 0},
+		{"hardware-ver", 3, "\x01\x00", 2, 1},
+		{"hardware-ver 1 byte", 3, "\x01", 1, 0},
+		{"url too long", 8, NULL, 257, 0},
+	};
+	static uint8_t long_value[300];
+	memset(long_value, 'u', sizeof long_value);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		uint8_t v[320];
+		char why[DL_MAX_DETAIL + 1];
+		struct dl_product_info pi;
+		struct dl_tlv_writer w = {v, sizeof v, 0, 0};
+		dl_tlv_bytes(&w, rows[i].tag, rows[i].value ? (const void *)rows[i].value : long_value, rows[i].len);
+		int r = dl_product_info_fields(v, w.len, &pi, why, sizeof why);
+		if ((r == DL_OK) != rows[i].ok) {
+			fprintf(stderr, "product-info %s: got %d (%s)\n", rows[i].name, r, r ? why : "ok");
+			check_failures++;
+		}
+	}
+	/* Unknown tags (also ≥ 0x80), repeats and tags out of order are refused. */
+	static const uint8_t unknown[] = {0x09, 1, 0, 'x'}, high[] = {0x81, 1, 0, 'x'};
+	static const uint8_t repeat[] = {0x01, 1, 0, 'x', 0x01, 1, 0, 'y'}, order[] = {0x02, 1, 0, 'x', 0x01, 1, 0, 'y'};
+	struct dl_product_info pi;
+	char why[DL_MAX_DETAIL + 1];
+	CHECK_EQ(dl_product_info_fields(unknown, sizeof unknown, &pi, why, sizeof why), DL_ERR_MALFORMED);
+	CHECK_EQ(dl_product_info_fields(high, sizeof high, &pi, why, sizeof why), DL_ERR_MALFORMED);
+	CHECK_EQ(dl_product_info_fields(repeat, sizeof repeat, &pi, why, sizeof why), DL_ERR_MALFORMED);
+	CHECK_EQ(dl_product_info_fields(order, sizeof order, &pi, why, sizeof why), DL_ERR_MALFORMED);
 }

@@ -40,6 +40,7 @@ int main(int argc, char **argv)
 		{"nvs golden vectors", test_nvs_golden},
 		{"factory nvs", test_factory},
 		{"esp_secure_cert golden vector", test_esp_tlv},
+		{"product-info checks", test_product_info},
 		{"protocol rules", test_protocol},
 		{"key storage variants", test_key_variants},
 		{"power cuts in storage", test_power_cuts},

@@ -9,6 +9,7 @@ void test_tlv(void);
 void test_nvs_golden(void);
 void test_factory(void);
 void test_esp_tlv(void);
+void test_product_info(void);
 void test_protocol(void);
 void test_key_variants(void);
 void test_power_cuts(void);
