@@ -89,7 +89,7 @@ func BenchmarkModuleCPU(b *testing.B) {
 	const n = 8
 	bin := buildFirmware(b)
 	work := b.TempDir()
-	lc := goBuild(b, work, "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
+	lc := goBuild(b, "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
 	pki := linetest.NewPKI(b)
 
 	var cSum stepCPU

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,13 +28,35 @@ type factory struct {
 	env                   []string
 }
 
-func goBuild(t testing.TB, dir, name, pkg string) string {
-	out := filepath.Join(dir, name)
+var (
+	goBuilds   sync.Mutex
+	goBuildDir string
+	goBuilt    = map[string]string{}
+)
+
+// goBuild builds a Go program once per test binary (into a directory removed
+// by TestMain) and returns its path.
+func goBuild(t testing.TB, name, pkg string) string {
+	t.Helper()
+	goBuilds.Lock()
+	defer goBuilds.Unlock()
+	if p, ok := goBuilt[pkg]; ok {
+		return p
+	}
+	if goBuildDir == "" {
+		dir, err := os.MkdirTemp("", "dacline-fw-go-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goBuildDir = dir
+	}
+	out := filepath.Join(goBuildDir, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
+	goBuilt[pkg] = out
 	return out
 }
 
@@ -42,8 +65,8 @@ func newFactory(t *testing.T) *factory {
 	testenv.RequireTool(t, "softhsm2-util")
 	work := t.TempDir()
 	f := &factory{t: t, work: work}
-	f.app = goBuild(t, filepath.Join(work, "bin"), "appliance", "github.com/dacline/dacline/appliance/cmd/appliance")
-	f.lineclient = goBuild(t, filepath.Join(work, "bin"), "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
+	f.app = goBuild(t, "appliance", "github.com/dacline/dacline/appliance/cmd/appliance")
+	f.lineclient = goBuild(t, "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
 	softhsm := filepath.Join(work, "softhsm")
 	os.MkdirAll(filepath.Join(softhsm, "tokens"), 0o700)
 	os.WriteFile(filepath.Join(softhsm, "softhsm2.conf"), []byte("directories.tokendir = "+filepath.Join(softhsm, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)

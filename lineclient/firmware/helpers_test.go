@@ -55,6 +55,18 @@ func requiredItemsDefs() string {
 	return "-DDL_REQUIRED_ITEMS=0x1FF"
 }
 
+// TestMain removes what the tests built once for all of them.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	if goBuildDir != "" {
+		os.RemoveAll(goBuildDir)
+	}
+	os.Exit(code)
+}
+
 // buildFirmware builds bin/dacline-module once per test binary.
 func buildFirmware(t testing.TB) string {
 	t.Helper()

@@ -19,7 +19,7 @@ import (
 // its SEC_CFG / salt entry — and no private key bytes in flash otherwise.
 func TestKeyStorageVariants(t *testing.T) {
 	bin := buildFirmware(t)
-	lc := goBuild(t, t.TempDir(), "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
+	lc := goBuild(t, "lineclient", "github.com/dacline/dacline/lineclient/cmd/lineclient")
 	pki := linetest.NewPKI(t)
 	for _, v := range []struct {
 		name  string
