@@ -6,6 +6,8 @@
 #include "items.h"
 
 #define ITEM_BIT(it) ((uint16_t)(1u << ((it) - 1)))
+#define RUN 0xFF /* in the state gate: the handler decides */
+#define FROZEN_CREDENTIALS "lock steps burned: credentials are frozen"
 
 static int refuse(char *detail, int status, const char *msg)
 {
@@ -60,8 +62,7 @@ static int generate_key(struct dl_module *m, const struct dl_tlv_value *f, struc
 	uint8_t csr[DL_CSR_MAX + 64], spki[32];
 	int fresh = 0, n;
 	(void)f;
-	if (frozen(m))
-		return refuse(detail, DL_S_LOCKED, "lock steps burned: no key generation");
+	(void)detail;
 	if (!m->crypto.has_key) {
 		/* Record (the key, durably) before the CSR can leave the chip. */
 		if (dl_store_generate_key(&m->store, &m->crypto) != DL_OK)
@@ -86,10 +87,6 @@ static int write_chunk(struct dl_module *m, const struct dl_tlv_value *f, struct
 	uint32_t total = dl_get_u32le(f[1].p), off = dl_get_u32le(f[2].p), len = f[3].len;
 	const struct dl_item_rule *rule = dl_item_rule(item);
 	struct dl_staging *st;
-	if (frozen(m))
-		return refuse(detail, DL_S_LOCKED, "lock steps burned: credentials are frozen");
-	if (!m->crypto.has_key)
-		return refuse(detail, DL_S_NO_KEY, "generate the key before writing credentials");
 	if (rule == NULL)
 		return snprintf(detail, DL_MAX_DETAIL + 1, "unknown item 0x%02x", item), DL_S_INVALID_ITEM;
 	if (total == 0 || total > rule->max)
@@ -144,7 +141,7 @@ static int commit_checks(struct dl_module *m, uint8_t item, uint32_t len, const 
 	struct dl_staging *st = &m->staging[item];
 	uint8_t digest[32];
 	if (frozen(m))
-		return refuse(detail, DL_S_LOCKED, "lock steps burned: credentials are frozen");
+		return refuse(detail, DL_S_LOCKED, FROZEN_CREDENTIALS);
 	if (!m->crypto.has_key)
 		return refuse(detail, DL_S_NO_KEY, "generate the key before writing credentials");
 	if (!st->active || st->total != len || st->received < st->total)
@@ -199,8 +196,6 @@ static int attest(struct dl_module *m, const struct dl_tlv_value *f, struct dl_t
 	const struct dl_itemset *s = &m->store.items;
 	uint8_t msg[sizeof attest_context + 64], digest[32], sig[DL_SIG_MAX + 8];
 	int n;
-	if (!m->crypto.has_key)
-		return refuse(detail, DL_S_NO_KEY, "no key");
 	if (!(s->mask & ITEM_BIT(DL_ITEM_DAC)))
 		return refuse(detail, DL_S_NO_DAC, "commit the dac before attesting");
 	memcpy(msg, attest_context, sizeof attest_context); /* with the 0x00 terminator */
@@ -288,16 +283,40 @@ static const struct dl_field lock_req[] = {{0x01, 1, 1, 1, 0, "step"}};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * §7's table: what each command answers in each state before its own rules
+ * run. RUN means the handler decides (COMMIT and LOCK order their state
+ * checks after rules of their own: an idempotent COMMIT is OK even when
+ * locked, a LOCK step out of range is MALFORMED in any state).
+ */
 static const struct dl_command commands[] = {
-	{DL_T_IDENTIFY, NULL, 0, identify},
-	{DL_T_GENERATE_KEY, NULL, 0, generate_key},
-	{DL_T_WRITE_CHUNK, write_chunk_req, N(write_chunk_req), write_chunk},
-	{DL_T_COMMIT, commit_req, N(commit_req), commit},
-	{DL_T_READ_DIGESTS, NULL, 0, read_digests},
-	{DL_T_ATTEST, attest_req, N(attest_req), attest},
-	{DL_T_LOCK, lock_req, N(lock_req), lock},
-	{DL_T_REBOOT, NULL, 0, reboot},
+	/* type, request table, handler, {unprovisioned, key-generated, credentials-written, locking, locked} */
+	{DL_T_IDENTIFY, NULL, 0, identify, {RUN, RUN, RUN, RUN, RUN}},
+	{DL_T_GENERATE_KEY, NULL, 0, generate_key, {RUN, RUN, RUN, DL_S_LOCKED, DL_S_LOCKED}},
+	{DL_T_WRITE_CHUNK, write_chunk_req, N(write_chunk_req), write_chunk,
+	 {DL_S_NO_KEY, RUN, RUN, DL_S_LOCKED, DL_S_LOCKED}},
+	{DL_T_COMMIT, commit_req, N(commit_req), commit, {RUN, RUN, RUN, RUN, RUN}},
+	{DL_T_READ_DIGESTS, NULL, 0, read_digests, {RUN, RUN, RUN, RUN, RUN}},
+	{DL_T_ATTEST, attest_req, N(attest_req), attest, {DL_S_NO_KEY, RUN, RUN, RUN, RUN}},
+	{DL_T_LOCK, lock_req, N(lock_req), lock, {RUN, RUN, RUN, RUN, RUN}},
+	{DL_T_REBOOT, NULL, 0, reboot, {RUN, RUN, RUN, RUN, RUN}},
 };
+
+static const char *gate_detail(uint8_t type, uint8_t status)
+{
+	if (status == DL_S_NO_KEY)
+		return type == DL_T_ATTEST ? "no key" : "generate the key before writing credentials";
+	return type == DL_T_GENERATE_KEY ? "lock steps burned: no key generation" : FROZEN_CREDENTIALS;
+}
+
+int dl_command_run(const struct dl_command *c, struct dl_module *m, const struct dl_tlv_value *f,
+		   struct dl_tlv_writer *w, char *detail)
+{
+	uint8_t gate = c->gate[dl_module_state(m)];
+	if (gate != RUN)
+		return refuse(detail, gate, gate_detail(c->type, gate));
+	return c->handle(m, f, w, detail);
+}
 
 const struct dl_command *dl_command_find(uint8_t type)
 {

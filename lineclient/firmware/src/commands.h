@@ -23,9 +23,14 @@ struct dl_command {
 	const struct dl_field *request;
 	size_t nrequest;
 	dl_handler handle;
+	uint8_t gate[5]; /* per §7 state: a refusal status, or 0xFF: run the handler */
 };
 
 /* The commands a module accepts (BOOT is not one of them). */
 const struct dl_command *dl_command_find(uint8_t type);
+
+/* Applies §7's state gate of c, then its handler (same contract as dl_handler). */
+int dl_command_run(const struct dl_command *c, struct dl_module *m, const struct dl_tlv_value *f,
+		   struct dl_tlv_writer *w, char *detail);
 
 #endif

@@ -92,7 +92,7 @@ static int execute(struct dl_module *m, uint8_t version, uint8_t type, const uin
 	else if (dl_tlv_parse(body, n, c->request, c->nrequest, f, detail) != DL_OK)
 		status = DL_S_MALFORMED;
 	else
-		status = c->handle(m, f, &w, detail);
+		status = dl_command_run(c, m, f, &w, detail);
 	if (status == DL_S_OK && dl_tlv_done(&w) < 0)
 		status = (snprintf(detail, sizeof detail, "reply encoding failed"), DL_S_HARDWARE_FAULT);
 	if (status != DL_S_OK) {
