@@ -78,8 +78,13 @@ func buildFirmware(t testing.TB) string {
 			return
 		}
 		buildDir = dir
-		cmd := exec.Command("make", "-s", "-C", firmwareDir(t), "BIN="+dir, "BUILD="+filepath.Join(dir, "obj"),
-			"DEFS="+requiredItemsDefs())
+		args := []string{"-s", "-C", firmwareDir(t), "BIN=" + dir, "BUILD=" + filepath.Join(dir, "obj"),
+			"DEFS=" + requiredItemsDefs()}
+		if cflags := os.Getenv("DACLINE_FW_CFLAGS"); cflags != "" {
+			// e.g. "-O1 -g -fsanitize=address,undefined": the host program under the sanitizers
+			args = append(args, "CFLAGS="+cflags)
+		}
+		cmd := exec.Command("make", args...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = err.Error() + "\n" + string(out)
 		}
