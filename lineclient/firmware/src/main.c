@@ -5,7 +5,7 @@
  *   dacline-module --state DIR [--mac XX:XX:XX:XX:XX:XX | --chip-id XXXXXXXXXXXX]
  *                  [--key-storage plaintext|efuse|derived] [--chip-model NAME]
  *
- * Prints the PTY path as its first stdout line, then serves until SIGTERM or
+ * Boots, prints the PTY path as its first stdout line, then serves until SIGTERM or
  * SIGINT. DIR holds the chip (flash.bin, efuse.bin): restarted on the same
  * DIR it is the same chip after a power cycle. Exit status: 0 after a signal,
  * 1 when the chip cannot run, 2 for bad usage.
@@ -126,9 +126,10 @@ static int set_identity(const struct args *a, int fresh)
 	return DL_OK;
 }
 
+/* The loop after the first start: requests, and a fresh start after each REBOOT. */
 static int serve(void)
 {
-	int r = dl_module_start(&module);
+	int r = DL_OK;
 	while (r == DL_OK && !stop) {
 		r = dl_module_poll(&module, 100);
 		if (r == DL_MODULE_REBOOT) {
@@ -164,6 +165,12 @@ int main(int argc, char **argv)
 	struct dl_module_options opt = {a.model, FIRMWARE_VERSION, a.storage};
 	if (dl_module_init(&module, &opt) != DL_OK) {
 		fprintf(stderr, "dacline-module: error: crypto set-up failed\n");
+		return 1;
+	}
+	/* Boot first (its BOOT event waits in the PTY, a station's open flushes it, as a
+	 * jig's station connects to a module that is already powered), then tell the path. */
+	if (dl_module_start(&module) != DL_OK) {
+		fprintf(stderr, "dacline-module: error: %s: the chip does not start (flash or eFuses unreadable)\n", a.state);
 		return 1;
 	}
 	printf("%s\n", path);
