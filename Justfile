@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl; gcc, make, libmbedtls-dev and clang for the C firmware); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests; gcc, make, libmbedtls-dev and clang for the C firmware); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -20,13 +20,14 @@ setup:
     command -v pkcs11-tool >/dev/null || missing+=(opensc)
     command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || missing+=(poppler-utils)
     command -v cc >/dev/null || missing+=(gcc)
     command -v make >/dev/null || missing+=(make)
     [ -e /usr/include/mbedtls/version.h ] || missing+=(libmbedtls-dev)
     command -v clang >/dev/null || missing+=(clang)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl, gcc, make, libmbedtls-dev, clang present"
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, gcc, make, libmbedtls-dev, clang present"
         exit 0
     fi
     sudo=""

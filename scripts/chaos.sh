@@ -17,6 +17,25 @@
 #                    on simulated jigs with noise, drops, disconnects, reboots
 #                    during lock and lying modules, the station SIGKILLed
 #                    throughout.
+# 4. hostile CSRs    lineclient/chaos TestHostileCSRs: batches from a hostile
+#                    station (non-canonical keys, clones of certified keys in
+#                    another encoding, wrong curves, bad signatures, oversize
+#                    CSRs, keys repeated across and within batches) through
+#                    `appliance sign` with a station quota: every ceremony
+#                    finishes, every CSR gets the refusal it is owed.
+# 5. station restore lineclient/chaos TestStationRestore: the station home
+#                    restored mid-shift from a copy taken while the modules
+#                    were dac-received, after they were locked; each is
+#                    reconciled from its own read-back, none scrapped.
+# 6. damaged stores  lineclient/chaos TestDamagedStore: station.db and
+#                    appliance.db truncated, emptied, removed, pages flipped or
+#                    zeroed: every command refuses clearly (exit 1, hint), no
+#                    store is re-created; the backups restored, the shift ends.
+# 7. appliance restore lineclient/chaos TestApplianceRestore: appliance.db,
+#                    then the whole home, restored from an earlier copy and an
+#                    already-signed batch signed again: refused before any DAC
+#                    (the token's log anchor); then the runbook's
+#                    'appliance log restore' from the latest log export.
 # Each ends by checking the invariants (one key per module, one DAC per key,
 # none lost, no module locked without an attested DAC for its own key, the
 # audit log verifies) and prints one line of what it survived.
@@ -28,7 +47,9 @@
 #   DACLINE_CHAOS_SHIFT_JIGS=16       jigs in part 3
 #   DACLINE_CHAOS_SHIFT_ROUNDS=3      modules through each jig in part 3
 #   DACLINE_CHAOS_SHIFT_KILLS=30      station SIGKILLs in part 3
+#   DACLINE_CHAOS_HOSTILE_ROUNDS=3    hostile batches in part 4
 #   DACLINE_CHAOS_FAULTS=noise=0.01,drop=0.01,disconnect=0.01,reboot-during-lock=0.2,lying=0.1
+#   DACLINE_CHAOS_RESTORE_JIGS=16     jigs in part 5
 #   DACLINE_CHAOS_SEED=N              replay the random choices of parts 2 and 3 (default: a fresh one)
 #   DACLINE_CHAOS_LOGS=DIR            keep every part's full output in DIR (default: a temp dir)
 set -euo pipefail
@@ -40,6 +61,8 @@ export DACLINE_CHAOS_CEREMONY_CSRS=${DACLINE_CHAOS_CEREMONY_CSRS:-300}
 export DACLINE_CHAOS_SHIFT_JIGS=${DACLINE_CHAOS_SHIFT_JIGS:-16}
 export DACLINE_CHAOS_SHIFT_ROUNDS=${DACLINE_CHAOS_SHIFT_ROUNDS:-3}
 export DACLINE_CHAOS_SHIFT_KILLS=${DACLINE_CHAOS_SHIFT_KILLS:-30}
+export DACLINE_CHAOS_HOSTILE_ROUNDS=${DACLINE_CHAOS_HOSTILE_ROUNDS:-3}
+export DACLINE_CHAOS_RESTORE_JIGS=${DACLINE_CHAOS_RESTORE_JIGS:-16}
 export DACLINE_CHAOS_FAULTS=${DACLINE_CHAOS_FAULTS:-noise=0.01,drop=0.01,disconnect=0.01,reboot-during-lock=0.2,lying=0.1}
 export DACLINE_CHAOS_SEED=${DACLINE_CHAOS_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
 LOGS=${DACLINE_CHAOS_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/dacline-chaos.XXXXXX")}
@@ -105,6 +128,10 @@ part station-kills ./lineclient/runner '^TestKillAtRandomInstants$' 'kill test: 
 part ceremony-points ./appliance/ceremony '^(TestResumeAfterCrash|TestSIGKILL)$' 'killed with [0-9]+ of [0-9]+ DACs'
 part ceremony-kills ./lineclient/chaos '^TestCeremonyKills$' 'chaos: ceremony survived'
 part faulty-shift ./lineclient/chaos '^TestFaultyShift$' 'chaos: shift survived'
+part hostile-csrs ./lineclient/chaos '^TestHostileCSRs$' 'chaos: hostile CSRs'
+part station-restore ./lineclient/chaos '^TestStationRestore$' 'chaos: station restore survived'
+part damaged-store ./lineclient/chaos '^TestDamagedStore$' 'chaos: damaged stores survived'
+part appliance-restore ./lineclient/chaos '^TestApplianceRestore$' 'chaos: appliance restore survived'
 
 echo
 echo "== dacline chaos — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $((SECONDS - START))s"
@@ -113,7 +140,7 @@ for i in "${!NAMES[@]}"; do
     printf '%s\n' "${LINES[$i]}" | fold -s -w 110 | sed 's/^/    /'
 done
 echo
-echo "sizes: station kills $DACLINE_KILLS; ceremony kills $DACLINE_CHAOS_CEREMONY_KILLS, $DACLINE_CHAOS_CEREMONY_CSRS CSRs a batch; shift $DACLINE_CHAOS_SHIFT_JIGS jigs × $DACLINE_CHAOS_SHIFT_ROUNDS rounds, $DACLINE_CHAOS_SHIFT_KILLS station kills, faults $DACLINE_CHAOS_FAULTS; seed $DACLINE_CHAOS_SEED (DACLINE_CHAOS_SEED)"
+echo "sizes: station kills $DACLINE_KILLS; ceremony kills $DACLINE_CHAOS_CEREMONY_KILLS, $DACLINE_CHAOS_CEREMONY_CSRS CSRs a batch; shift $DACLINE_CHAOS_SHIFT_JIGS jigs × $DACLINE_CHAOS_SHIFT_ROUNDS rounds, $DACLINE_CHAOS_SHIFT_KILLS station kills, faults $DACLINE_CHAOS_FAULTS; hostile CSRs $DACLINE_CHAOS_HOSTILE_ROUNDS batches; seed $DACLINE_CHAOS_SEED (DACLINE_CHAOS_SEED)"
 echo "full outputs: $LOGS"
 if [ "$FAILED" -ne 0 ]; then
     echo "chaos: FAILED — see the parts above" >&2

@@ -11,6 +11,10 @@ import (
 // ageMagic is the first line of every binary age file (C2SP age spec, "Header").
 const ageMagic = "age-encryption.org/v1\n"
 
+// ageArmorBegin starts an ASCII-armored age file (age -a), which FORMAT.md §3
+// does not allow for a bundle.
+const ageArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----"
+
 // AgeHeader is what the pre-parser learned from an age header before any
 // decryption is attempted.
 type AgeHeader struct {

@@ -3,8 +3,8 @@
 // USB stick in the format specified in airgap-bundles/FORMAT.md.
 //
 // A bundle is a canonical ustar archive — manifest.json, manifest.sig, then the payload
-// files in manifest order — encrypted with age to the receiver's X25519 recipient
-// (log-export may be signed-only). manifest.sig is a C2SP signed note by the sender's
+// files in manifest order — encrypted with age to exactly the receiver's X25519
+// recipient, binary (never armored) (log-export may be signed-only). manifest.sig is a C2SP signed note by the sender's
 // Ed25519 key over a text that carries the SHA-256 of manifest.json; the manifest carries
 // the size, SHA-256 and line count of every payload file.
 //
@@ -16,6 +16,8 @@
 //     parsed, and checks every byte of the archive (canonical headers, zero padding,
 //     nothing after the end) and every payload hash before returning. Any failure is a
 //     *RefusalError whose Reason says what failed; a refused bundle yields nothing.
+//     A failure of the local disk while decrypting (no space left) is an error of
+//     the reader's machine, never a refusal: it wraps the system error.
 //   - Replay: the reader refuses a batch ID the receiver's ConsumedStore reports; the
 //     receiver records the ID with MarkConsumed in the same bbolt transaction that commits
 //     the import, so a batch is imported once or not at all.

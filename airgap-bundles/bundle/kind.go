@@ -51,8 +51,11 @@ func (k Kind) RequiredFiles() []string {
 	return nil
 }
 
-// BatchID is the 128-bit random identifier every bundle carries; it is never
-// reused, and a receiver refuses a batch ID it has consumed before.
+// BatchID is the 128-bit random identifier every bundle carries. It names
+// one batch: the same ID with the same manifest.json bytes is the same batch
+// written again (a csr-batch re-export, a reproduced dac-batch); an ID is
+// never reused for a different manifest (FORMAT.md §2), and a receiver
+// refuses a batch ID it has consumed before.
 type BatchID [16]byte
 
 // NewBatchID draws a batch ID from crypto/rand.

@@ -75,11 +75,20 @@ func parseManifest(b []byte, lim Limits) (*Manifest, error) {
 	if err := m.Validate(lim); err != nil {
 		return nil, err
 	}
+	// RFC 3339 §4.3: "-00:00" says the local offset is unknown; time.Parse
+	// reads it as UTC, the format does not (FORMAT.md §5).
+	var raw struct {
+		Created string `json:"created"`
+	}
+	if err := json.Unmarshal(b, &raw); err == nil && strings.HasSuffix(raw.Created, "-00:00") {
+		return nil, fmt.Errorf("created: %s: offset -00:00 means an unknown local offset (RFC 3339 §4.3), want UTC (Z or +00:00)", raw.Created)
+	}
+	m.Created = m.Created.UTC()
 	return &m, nil
 }
 
-// checkNoDuplicateKeys refuses a JSON object with a repeated key at the top level
-// (encoding/json would silently keep the last one).
+// checkNoDuplicateKeys refuses a JSON object with a repeated key at the top level,
+// compared without case (encoding/json would silently keep the last one).
 func checkNoDuplicateKeys(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	t, err := dec.Token()
@@ -96,10 +105,12 @@ func checkNoDuplicateKeys(b []byte) error {
 			return fmt.Errorf("decode: %w", err)
 		}
 		k, _ := t.(string)
-		if seen[k] {
+		// encoding/json matches field names without case: "Created" and
+		// "created" are the same field to it, so they are duplicates here.
+		if seen[strings.ToLower(k)] {
 			return fmt.Errorf("duplicate key %q", k)
 		}
-		seen[k] = true
+		seen[strings.ToLower(k)] = true
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
 			return fmt.Errorf("decode %q: %w", k, err)
@@ -132,9 +143,17 @@ func (m *Manifest) Validate(lim Limits) error {
 			return fmt.Errorf("recipient: %w", err)
 		}
 	}
-	if m.Created.IsZero() || m.Created.Location() != time.UTC || !m.Created.Equal(m.Created.Truncate(time.Second)) ||
-		m.Created.Unix() < 0 || m.Created.Unix() >= 1<<33 {
-		return fmt.Errorf("created: %s: want a UTC time in whole seconds", m.Created)
+	// FORMAT.md §5: RFC 3339 with a zero UTC offset ("Z" as written, or
+	// "+00:00") in whole seconds. The offset is checked, not the Location:
+	// a parsed "+00:00" carries time.Local when the machine runs on UTC.
+	if _, off := m.Created.Zone(); off != 0 {
+		return fmt.Errorf("created: %s: offset %+d s, want UTC (Z or +00:00)", m.Created.Format(time.RFC3339), off)
+	}
+	if m.Created.IsZero() || m.Created.Unix() < 0 || m.Created.Unix() >= 1<<33 {
+		return fmt.Errorf("created: %s: outside 1970 … 2242", m.Created.Format(time.RFC3339))
+	}
+	if m.Created.Nanosecond() != 0 {
+		return fmt.Errorf("created: %s: not whole seconds", m.Created.Format(time.RFC3339Nano))
 	}
 	if m.InReplyTo != "" {
 		if _, err := ParseBatchID(m.InReplyTo); err != nil {

@@ -138,17 +138,27 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 		}
 		return nil
 	}
-	head, _ := br.Peek(len(ageMagic))
+	head, _ := br.Peek(max(len(ageMagic), len(ageArmorBegin)))
 	var plainSize int64
-	if string(head) == ageMagic {
+	if bytes.HasPrefix(head, []byte(ageArmorBegin)) {
+		return nil, refuse(ErrAgeHeader, nil, "an ASCII-armored age file (%q); a bundle is binary age, written without -a/--armor", ageArmorBegin)
+	}
+	if bytes.HasPrefix(head, []byte(ageMagic)) {
 		b.Encrypted = true
 		hdrBytes, _ := br.Peek(lim.MaxAgeHeader + 1)
-		if _, err := ParseAgeHeader(bytes.NewReader(hdrBytes), lim.MaxAgeHeader, lim.MaxStanzas); err != nil {
+		ah, err := ParseAgeHeader(bytes.NewReader(hdrBytes), lim.MaxAgeHeader, lim.MaxStanzas)
+		if err != nil {
 			reason := ErrAgeHeader
 			if errors.Is(err, ErrTooLarge) {
 				reason = ErrTooLarge
 			}
 			return nil, refuse(reason, err, "")
+		}
+		// FORMAT.md §3: encrypted to exactly the receiver's X25519 recipient.
+		// A second stanza is a second reader of every payload byte.
+		if ah.StanzaCounts != 1 || ah.StanzaTypes[0] != "X25519" {
+			return nil, refuse(ErrAgeHeader, nil, "encrypted to %d recipients (%s); a bundle is encrypted to exactly one X25519 recipient, the receiver's",
+				ah.StanzaCounts, strings.Join(ah.StanzaTypes, ", "))
 		}
 		if len(opts.Identities) == 0 {
 			return nil, refuse(ErrWrongRecipient, nil, "encrypted bundle and no age identity to decrypt it")
@@ -161,16 +171,26 @@ func Read(src io.Reader, opts ReadOptions) (_ *Bundle, err error) {
 			}
 			return nil, refuse(ErrCiphertext, err, "age header")
 		}
-		plainSize, err = io.Copy(b.plain, dec)
+		pw := &plainWriter{f: b.plain}
+		plainSize, err = io.Copy(pw, dec)
 		if err != nil {
+			if pw.err != nil {
+				// The local disk failed (no space left, I/O error): the
+				// bundle was never judged, so this is no refusal.
+				return nil, fmt.Errorf("read bundle: writing the plaintext to %s: %w", dir, pw.err)
+			}
 			if err := overLimit(); err != nil {
 				return nil, err
 			}
 			return nil, refuse(ErrCiphertext, err, "after %d bytes of plaintext", plainSize)
 		}
 	} else {
-		plainSize, err = io.Copy(b.plain, br)
+		pw := &plainWriter{f: b.plain}
+		plainSize, err = io.Copy(pw, br)
 		if err != nil {
+			if pw.err != nil {
+				return nil, fmt.Errorf("read bundle: writing a copy to %s: %w", dir, pw.err)
+			}
 			return nil, fmt.Errorf("read bundle: %w", err)
 		}
 	}
@@ -382,8 +402,11 @@ func checkPayload(f *os.File, e tarEntry, fe FileEntry) error {
 		return refuse(ErrHashMismatch, nil, "%s: sha256 differs from the manifest", fe.Name)
 	}
 	if strings.HasSuffix(fe.Name, ".jsonl") {
-		if fe.Lines == nil || *fe.Lines != lines {
-			return refuse(ErrHashMismatch, nil, "%s: %d lines, the manifest says %v", fe.Name, lines, fe.Lines)
+		if fe.Lines == nil {
+			return refuse(ErrManifest, nil, "%s: the manifest gives no line count", fe.Name)
+		}
+		if *fe.Lines != lines {
+			return refuse(ErrHashMismatch, nil, "%s: %d lines, the manifest says %d", fe.Name, lines, *fe.Lines)
 		}
 		if e.Size > 0 && last != '\n' {
 			return refuse(ErrStructure, nil, "%s: last line has no newline", fe.Name)
@@ -400,5 +423,20 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	return n, err
+}
+
+// plainWriter keeps the error of the local file apart from the decryption's:
+// io.Copy reports either, and only the second says anything about the bundle.
+type plainWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *plainWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		w.err = err
+	}
 	return n, err
 }

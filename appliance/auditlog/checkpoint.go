@@ -39,6 +39,12 @@ func (l *Log) Checkpoint(s note.Signer) (signed []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var anchored []byte
+	if l.opts.Anchor != nil {
+		if anchored, err = l.opts.Anchor.Load(); err != nil {
+			return nil, err
+		}
+	}
 	err = l.db.Update(func(tx *bbolt.Tx) error {
 		cb := tx.Bucket([]byte(BucketCheckpoint))
 		hr := hashReader{tx.Bucket([]byte(BucketHashes))}
@@ -52,13 +58,16 @@ func (l *Log) Checkpoint(s note.Signer) (signed []byte, err error) {
 		for _, prior := range []struct {
 			where  string
 			signed []byte
-		}{{"database", cb.Get(keyLatest)}, {"mirror file " + l.opts.CheckpointMirror, mirrored}} {
+		}{{"database", cb.Get(keyLatest)}, {"mirror file " + l.opts.CheckpointMirror, mirrored}, {"token anchor", anchored}} {
 			if prior.signed == nil {
 				continue
 			}
 			if err := extends(next, prior.signed, hr); err != nil {
 				return fmt.Errorf("refusing to sign checkpoint of %d entries (latest checkpoint in %s): %w", n, prior.where, err)
 			}
+		}
+		if l.opts.Anchor != nil && anchored == nil && cb.Get(keyLatest) != nil && !l.opts.NewAnchor {
+			return fmt.Errorf("refusing to sign checkpoint of %d entries: %w, though the log has signed checkpoints", n, ErrNoAnchor)
 		}
 		// The entries this checkpoint adds must hash to the leaves the tree
 		// was built from (older ones are covered by the consistency proof).
@@ -97,6 +106,10 @@ func (l *Log) Checkpoint(s note.Signer) (signed []byte, err error) {
 	// leaves the mirror one checkpoint behind, which the next call repairs
 	// (the database checkpoint extends it).
 	if err := l.writeMirror(signed); err != nil {
+		return signed, err
+	}
+	// Then the anchor on the token: it is never ahead of the database.
+	if err := l.storeAnchor(signed); err != nil {
 		return signed, err
 	}
 	return signed, nil

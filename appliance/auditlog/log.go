@@ -23,7 +23,11 @@
 //     latest one it signed (Sunlight's lesson): Checkpoint proves consistency
 //     with the persisted checkpoint, and with a mirror file kept outside the
 //     database when one is configured, before it signs. A database restored
-//     from an old backup therefore stops the log instead of forking it.
+//     from an old backup therefore stops the log instead of forking it. With
+//     an Anchor (anchor.go; the token, outside the home) the same holds for a
+//     whole home restored with its mirror file, and CheckAnchor proves it
+//     before anything is signed. RestoreTail (restore.go) brings a restored
+//     log's missing tail back from a log export, byte for byte.
 package auditlog
 
 import (
@@ -62,6 +66,15 @@ type Options struct {
 	CheckpointMirror string
 	// Now is the clock for entry times; time.Now when nil.
 	Now func() time.Time
+	// Anchor, when set, keeps the newest signed checkpoint outside the home
+	// (anchor.go): Checkpoint refuses a log that does not extend it and
+	// updates it after each checkpoint; CheckAnchor proves the log is not
+	// older than it.
+	Anchor Anchor
+	// NewAnchor allows Checkpoint to create a missing anchor for a log that
+	// already has checkpoints (an appliance from before anchors; the officer
+	// command that anchors it says so in the log).
+	NewAnchor bool
 }
 
 // Log is the appliance audit log over an open bbolt database. It is safe for
@@ -115,23 +128,29 @@ func (l *Log) AppendTx(tx *bbolt.Tx, e auditlog.Entry) (index int64, err error) 
 	if err != nil {
 		return 0, fmt.Errorf("audit log: %w", err)
 	}
+	return n, appendRaw(eb, hb, n, data)
+}
+
+// appendRaw stores data, already canonical, as entry n with its Merkle
+// hashes and moves the log's size on.
+func appendRaw(eb, hb *bbolt.Bucket, n int64, data []byte) error {
 	hashes, err := tlog.StoredHashes(n, data, hashReader{hb})
 	if err != nil {
-		return 0, fmt.Errorf("audit log: entry %d: %w", n, err)
+		return fmt.Errorf("audit log: entry %d: %w", n, err)
 	}
 	if err := eb.Put(be64(n), data); err != nil {
-		return 0, fmt.Errorf("audit log: storing entry %d: %w", n, err)
+		return fmt.Errorf("audit log: storing entry %d: %w", n, err)
 	}
 	base := tlog.StoredHashIndex(0, n)
 	for i, h := range hashes {
 		if err := hb.Put(be64(base+int64(i)), append([]byte(nil), h[:]...)); err != nil {
-			return 0, fmt.Errorf("audit log: storing hash of entry %d: %w", n, err)
+			return fmt.Errorf("audit log: storing hash of entry %d: %w", n, err)
 		}
 	}
 	if err := eb.SetSequence(uint64(n + 1)); err != nil {
-		return 0, fmt.Errorf("audit log: %w", err)
+		return fmt.Errorf("audit log: %w", err)
 	}
-	return n, nil
+	return nil
 }
 
 // Append appends entries in one transaction of its own and returns the index

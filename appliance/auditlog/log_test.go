@@ -117,7 +117,9 @@ func (f *fixture) ceremony(t *testing.T, batch string, n, first int) (signed []b
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.log.Append(&shared.CeremonyFinished{BatchID: batch, Issued: n, Station: "line-1"}); err != nil {
+	// As the ceremony's record-bundle: the bundle written, then the finish.
+	if _, err := f.log.Append(&shared.BundleWritten{BatchID: batch, BundleSHA256: h("bundle", batch), FileName: batch + ".dac-batch"},
+		&shared.CeremonyFinished{BatchID: batch, Issued: n, Station: "line-1"}); err != nil {
 		t.Fatal(err)
 	}
 	signed, err := f.log.Checkpoint(f.signer)
@@ -156,7 +158,7 @@ func TestCheckpointVerifiesWithNoteLibrary(t *testing.T) {
 		t.Fatalf("note.Open: %v\n%s", err, signed)
 	}
 	lines := strings.Split(n.Text, "\n")
-	if lines[0] != origin || lines[1] != "7" {
+	if lines[0] != origin || lines[1] != "8" {
 		t.Fatalf("checkpoint body %q", n.Text)
 	}
 	size, _ := f.log.Size()
@@ -222,7 +224,7 @@ func TestEntriesDurableAcrossReopen(t *testing.T) {
 	f.ceremony(t, "b1", 2, 0)
 	f.reopen(t)
 	n, _ := f.log.Size()
-	if n != 6 {
+	if n != 7 {
 		t.Fatalf("size %d after reopen", n)
 	}
 	for i := int64(0); i < n; i++ {
@@ -320,10 +322,10 @@ func TestRestoredBackupCannotFork(t *testing.T) {
 	f.db.Close()
 	copyFile(t, f.dbPath, backup)
 	f.open(t)
-	f.ceremony(t, "b2", 3, 10) // signed: size 11
+	f.ceremony(t, "b2", 3, 10) // signed: size 13
 
-	// Restore the backup (size 6, its own latest checkpoint of size 6); the
-	// mirror file outside the database still holds the size-11 checkpoint.
+	// Restore the backup (size 7, its own latest checkpoint of size 7); the
+	// mirror file outside the database still holds the size-13 checkpoint.
 	f.db.Close()
 	copyFile(t, backup, f.dbPath)
 	f.open(t)
@@ -332,7 +334,7 @@ func TestRestoredBackupCannotFork(t *testing.T) {
 		t.Fatalf("checkpoint after restore: %v, want ErrRollback naming the mirror", err)
 	}
 	// Appending different entries until the log is larger: now a fork.
-	for k := 0; k < 6; k++ {
+	for k := 0; k < 7; k++ {
 		if _, err := f.log.Append(dac(100+k, "line-1", "b9")); err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +344,7 @@ func TestRestoredBackupCannotFork(t *testing.T) {
 		t.Fatalf("checkpoint of diverged log: %v, want ErrFork", err)
 	}
 	if latest, _ := f.log.Latest(); latest != nil {
-		if c, _ := shared.SplitSigned(latest); c.Size != 6 {
+		if c, _ := shared.SplitSigned(latest); c.Size != 7 {
 			t.Fatalf("a checkpoint was signed anyway: %v", c)
 		}
 	}
@@ -351,7 +353,7 @@ func TestRestoredBackupCannotFork(t *testing.T) {
 func TestDamagedStoreRefusesToSign(t *testing.T) {
 	f := newFixture(t)
 	f.setup(t)
-	f.ceremony(t, "b1", 2, 0) // 6 entries, checkpointed
+	f.ceremony(t, "b1", 2, 0) // 7 entries, checkpointed
 	// A stored interior hash (entries 0..3) changes: the tree no longer
 	// extends the checkpoint it signed.
 	f.db.Update(func(tx *bbolt.Tx) error {
@@ -373,11 +375,11 @@ func TestDamagedStoreRefusesToSign(t *testing.T) {
 	// An entry appended since the checkpoint is edited in place.
 	g.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte(BucketEntries))
-		v := strings.Replace(string(b.Get(be64(6))), `"b2"`, `"b3"`, 1)
-		return b.Put(be64(6), []byte(v))
+		v := strings.Replace(string(b.Get(be64(7))), `"b2"`, `"b3"`, 1)
+		return b.Put(be64(7), []byte(v))
 	})
-	if _, err := g.log.Checkpoint(g.signer); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "entry 6") {
-		t.Fatalf("edited entry: %v, want ErrDamaged naming entry 6", err)
+	if _, err := g.log.Checkpoint(g.signer); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "entry 7") {
+		t.Fatalf("edited entry: %v, want ErrDamaged naming entry 7", err)
 	}
 	// A different key name is refused.
 	h := newFixture(t)

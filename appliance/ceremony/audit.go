@@ -39,8 +39,17 @@ func (a AuditRecorder) CeremonyStarted(tx *bbolt.Tx, c *issuance.Ceremony) (uint
 func (a AuditRecorder) CSRRefused(tx *bbolt.Tx, c *issuance.Ceremony, r issuance.Refusal, moduleID string) (uint64, error) {
 	return a.append(tx, &auditlog.CSRRefused{
 		BatchID: c.BatchID, Index: int(r.Index), ModuleID: moduleID,
-		Reason: r.Reason + ": " + r.Detail, Station: c.Station,
+		Reason: r.Reason + ": " + r.Detail, Station: c.Station, VID: r.VID, PID: r.PID,
 	})
+}
+
+func (a AuditRecorder) CeremonyAbandoned(tx *bbolt.Tx, c *issuance.Ceremony, serials []string) (uint64, error) {
+	e := &auditlog.CeremonyAbandoned{BatchID: c.BatchID, Issued: c.Issued, Officer: c.AbandonedBy,
+		Reason: c.AbandonReason, Serials: []string{}, Station: c.Station}
+	if len(serials) <= auditlog.MaxAbandonedSerials {
+		e.Serials = serials
+	}
+	return a.append(tx, e)
 }
 
 func (a AuditRecorder) DACIssued(tx *bbolt.Tx, c *issuance.Ceremony, d *issuance.DACRecord) (uint64, error) {

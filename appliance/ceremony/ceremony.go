@@ -249,6 +249,14 @@ func (r *Runner) lookup(b *Batch) (*issuance.Ceremony, error) {
 		}
 		return nil, nil
 	}
+	if c.State == issuance.StateAbandoned {
+		return nil, fmt.Errorf("batch %s from %s: %w on %s by %s (%s)", b.ID, b.Station, ErrAbandoned,
+			c.AbandonedAt.Format(time.RFC3339), c.AbandonedBy, c.AbandonReason)
+	}
+	if c.Restored && c.State != issuance.StateAbandoned {
+		return nil, fmt.Errorf("batch %s from %s: %w: its DACs are recorded, their certificates are not, so it is neither resumed nor written again (state %s)",
+			b.ID, b.Station, ErrRestoredCeremony, c.State)
+	}
 	if c.ManifestSHA256 != issuance.HexHash(b.ManifestSHA256) || c.Station != b.Station {
 		return nil, fmt.Errorf("batch %s from %s: %w: a ceremony started %s for a batch with manifest %s, this bundle's manifest is %s",
 			b.ID, b.Station, ErrReplayed, c.StartedAt.Format(time.RFC3339), short(c.ManifestSHA256), short(issuance.HexHash(b.ManifestSHA256)))
@@ -284,16 +292,17 @@ func (r *Runner) check(b *Batch) (*Plan, error) {
 		return nil, err
 	}
 	if st.MaxDACs != nil {
-		var issued uint64
-		if err := r.DB.View(func(tx *bbolt.Tx) (err error) {
-			issued, err = issuance.StationIssued(tx, b.Station)
-			return err
-		}); err != nil {
+		issued, reserved, err := quotaUsed(r.DB, b.Station)
+		if err != nil {
 			return nil, err
 		}
-		if issued+uint64(plan.Accepted) > uint64(*st.MaxDACs) {
-			return nil, fmt.Errorf("station %s: %w: %d DACs issued so far, this batch would add %d, the quota is %d",
-				b.Station, ErrQuotaExceeded, issued, plan.Accepted, *st.MaxDACs)
+		if issued+reserved+uint64(plan.Accepted) > uint64(*st.MaxDACs) {
+			held := ""
+			if reserved > 0 {
+				held = fmt.Sprintf(" and %d reserved by unfinished ceremonies", reserved)
+			}
+			return nil, fmt.Errorf("station %s: %w: %d DACs issued so far%s, this batch would add %d, the quota is %d",
+				b.Station, ErrQuotaExceeded, issued, held, plan.Accepted, *st.MaxDACs)
 		}
 	}
 	return plan, nil
@@ -350,15 +359,16 @@ func (r *Runner) start(b *Batch, plan *Plan) (*issuance.Ceremony, error) {
 			return fmt.Errorf("audit log: %w", err)
 		}
 		c.StartLogIndex = seq
-		for _, rf := range plan.Refusals {
-			if rf.LogIndex, err = r.Log.CSRRefused(tx, c, rf, rf.ModuleID); err != nil {
+		for i := range plan.Refusals {
+			rf := &plan.Refusals[i] // in place: the run's summary (sign --json) reports these
+			if rf.LogIndex, err = r.Log.CSRRefused(tx, c, *rf, rf.ModuleID); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
-			if err := issuance.PutRefusal(tx, b.ID, rf); err != nil {
+			if err := issuance.PutRefusal(tx, b.ID, *rf); err != nil {
 				return err
 			}
 		}
-		return issuance.PutCeremony(tx, c)
+		return issuance.StartCeremony(tx, c, plan.Keys)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start-ceremony for batch %s: %w", b.ID, err)
@@ -420,12 +430,14 @@ func (r *Runner) finishIssuance(c *issuance.Ceremony) error {
 	if err != nil {
 		return fmt.Errorf("audit checkpoint: %w", err)
 	}
-	next := *c
-	next.State, next.Checkpoint, next.CheckpointSize, next.IssuedAt = issuance.StateIssued, string(note), size, r.now()
-	err = r.DB.Update(func(tx *bbolt.Tx) error { return issuance.PutCeremony(tx, &next) })
+	var next *issuance.Ceremony
+	err = r.DB.Update(func(tx *bbolt.Tx) (err error) {
+		next, err = issuance.CompleteIssuance(tx, c.BatchID, string(note), size, r.now())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("finish-issuance for batch %s: %w", c.BatchID, err)
 	}
-	*c = next
+	*c = *next
 	return nil
 }

@@ -19,13 +19,16 @@ import (
 // Refusal reasons: stable codes that appear in the return bundle, the audit
 // log and the ceremony summary.
 const (
-	ReasonMalformedCSR     = "malformed-csr"       // not a PKCS#10 CSR we can read
+	ReasonMalformedCSR     = "malformed-csr"       // not a PKCS#10 CSR we can read, or its key not in canonical DER
 	ReasonBadSignature     = "bad-csr-signature"   // no proof of possession
 	ReasonNotP256          = "not-p256"            // RSA, another curve, another algorithm
 	ReasonNotAllowed       = "vid-pid-not-allowed" // policy does not allow this product for this station
 	ReasonNotCoveredByPAI  = "vid-pid-not-in-pai"  // the PAI cannot issue for this VID/PID
 	ReasonAlreadyCertified = "key-already-certified"
 	ReasonDuplicate        = "duplicate-in-batch"
+	// ReasonReserved: an unfinished ceremony of another batch holds the key
+	// (reservations.go).
+	ReasonReserved = "key-reserved"
 )
 
 // Batch-level refusals: nothing is issued and nothing is recorded.
@@ -45,6 +48,8 @@ type Plan struct {
 	Accepted int
 	// Refusals in index order.
 	Refusals []issuance.Refusal
+	// Keys are the SPKI hashes of the accepted CSRs: start reserves them.
+	Keys [][32]byte
 }
 
 // ByReason counts refusals per reason.
@@ -71,7 +76,7 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 	// entries cost about 60 MB, the only per-CSR state the check keeps.
 	seen := make(map[[32]byte]uint32, b.Count)
 	refuse := func(r Request, reason, format string, args ...any) {
-		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, ModuleID: r.ModuleID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
+		p.Refusals = append(p.Refusals, issuance.Refusal{Index: r.Index, ModuleID: r.ModuleID, VID: r.VID, PID: r.PID, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 	}
 	// decide runs in CSR order: duplicates are decided by position.
 	decide := func(tx *bbolt.Tx, r Request, csr *matter.CSR, perr error) error {
@@ -101,7 +106,11 @@ func checkBatch(db *bbolt.DB, b *Batch, st *policy.Station, pai *x509.Certificat
 			refuse(r, ReasonAlreadyCertified, "public key already certified by dac %s (batch %s, csr %d)", prev.SerialHex(), prev.Batch, prev.Index)
 			return nil
 		}
+		if refused, err := refuseReserved(tx, b.ID, csr.SPKIHash, func(detail string) { refuse(r, ReasonReserved, "%s", detail) }); err != nil || refused {
+			return err
+		}
 		p.Accepted++
+		p.Keys = append(p.Keys, csr.SPKIHash)
 		return nil
 	}
 	// The CSR signature checks (an ECDSA verification each) run in parallel,
@@ -180,6 +189,10 @@ func csrReason(err error) string {
 		return ReasonBadSignature
 	case "csr.publicKey", "csr.signatureAlgorithm":
 		return ReasonNotP256
+	case "csr.spki":
+		// A P-256 key, but not in canonical DER: its digest would not be
+		// the key's digest everywhere else (issue 12, item 2).
+		return ReasonMalformedCSR
 	}
 	return ReasonMalformedCSR
 }

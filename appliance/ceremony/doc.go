@@ -21,8 +21,9 @@
 //     policy, max_batch_size, quota, PAI valid at the DAC notBefore) refuse
 //     the whole batch. --dry-run stops here and records nothing.
 //  4. Transaction "start-ceremony": ceremony record (policy hash, officer,
-//     ceremony time → DAC validity, return batch ID), refusals, and their
-//     audit entries (ceremony-started, csr-refused).
+//     ceremony time → DAC validity, return batch ID), the reservation of
+//     every accepted CSR's key (reservations.go), refusals, and their audit
+//     entries (ceremony-started, csr-refused).
 //  5. Issuing (issue.go): the producer reads accepted CSRs and draws serials
 //     from the HSM (C_GenerateRandom, 16 bytes, top bit cleared and the next
 //     set: a positive INTEGER of exactly 16 octets, checked unique against
@@ -60,6 +61,16 @@
 // bundle-written entry per copy.
 //
 // A ceremony resumes only under the policy it started with (ErrPolicyChanged).
+//
+// The ceremony record changes only through the issuance store's named
+// transitions (start, commit-chunk, complete-issuance, seal-bundle, finish,
+// abandon), each checking its from-state. An unfinished ceremony reserves
+// its keys (a later batch refuses them, ReasonReserved) and its accepted
+// CSRs count against the station's quota until it finishes or the officer
+// abandons it (Abandon: a ceremony-abandoned entry listing the serials of
+// its issued, undelivered DACs for revocation). A ceremony rebuilt from a
+// log export after a restore (RestoreFromEntry) is never resumed or
+// reproduced.
 //
 // # Chain validation
 //

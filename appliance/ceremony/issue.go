@@ -320,14 +320,14 @@ const mappedLimit = 64 << 20
 // does a DAC exist outside the process.
 func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 	now := r.now()
-	next := *c
+	var next *issuance.Ceremony
 	err := r.DB.Update(func(tx *bbolt.Tx) error {
 		for _, j := range ch.jobs {
 			rec := &issuance.DACRecord{
 				SPKIHash: j.spki, Serial: j.serial, Batch: b.ID, Index: j.req.Index, Station: b.Station, ModuleID: j.req.ModuleID,
 				VID: j.req.VID, PID: j.req.PID, IssuedAt: now, DER: j.der,
 			}
-			seq, err := r.Log.DACIssued(tx, &next, rec)
+			seq, err := r.Log.DACIssued(tx, c, rec)
 			if err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
@@ -336,8 +336,8 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 				return fmt.Errorf("csr %d: %w", j.req.Index, err)
 			}
 		}
-		next.Issued += len(ch.jobs)
-		if err := issuance.PutCeremony(tx, &next); err != nil {
+		var err error
+		if next, err = issuance.CommitChunk(tx, b.ID, len(ch.jobs)); err != nil {
 			return err
 		}
 		boltmem.ReleaseAbove(tx, mappedLimit)
@@ -346,6 +346,6 @@ func (r *Runner) commitChunk(b *Batch, c *issuance.Ceremony, ch *chunk) error {
 	if err != nil {
 		return fmt.Errorf("commit-dacs (chunk %d): %w", ch.n, err)
 	}
-	*c = next
+	*c = *next
 	return nil
 }

@@ -120,12 +120,14 @@ func (r *Runner) writeReturn(ctx context.Context, b *Batch, c *issuance.Ceremony
 		}
 		sealed = hex.EncodeToString(h.Sum(nil))
 		// Record before the rename makes the file visible.
-		next := *c
-		next.PendingOutputSHA256 = sealed
-		if err := r.DB.Update(func(tx *bbolt.Tx) error { return issuance.PutCeremony(tx, &next) }); err != nil {
+		var next *issuance.Ceremony
+		if err := r.DB.Update(func(tx *bbolt.Tx) (err error) {
+			next, err = issuance.SealBundle(tx, c.BatchID, sealed)
+			return err
+		}); err != nil {
 			return fmt.Errorf("seal-bundle: %w", err)
 		}
-		*c = next
+		*c = *next
 		return nil
 	}, nil)
 	if err != nil {
@@ -140,31 +142,28 @@ func (r *Runner) writeReturn(ctx context.Context, b *Batch, c *issuance.Ceremony
 
 // recordBundle is the named transaction "record-bundle".
 func (r *Runner) recordBundle(c *issuance.Ceremony, name, sum, manifestSum string) error {
-	now := r.now()
-	next := *c
-	first := c.State != issuance.StateFinished
+	var next *issuance.Ceremony
 	err := r.DB.Update(func(tx *bbolt.Tx) error {
-		if _, err := r.Log.BundleWritten(tx, &next, name, sum); err != nil {
+		if _, err := r.Log.BundleWritten(tx, c, name, sum); err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
-		next.PendingOutputSHA256 = ""
+		var first bool
+		var err error
+		next, first, err = issuance.FinishCeremony(tx, c.BatchID, issuance.Delivery{FileName: name, FileSHA256: sum, ContentSHA256: manifestSum, At: r.now()})
+		if err != nil {
+			return err
+		}
 		if first {
-			next.State, next.OutputName, next.OutputSHA256, next.FinishedAt = issuance.StateFinished, name, sum, now
-			if manifestSum != "" {
-				next.ContentSHA256 = manifestSum
-			}
-			if _, err := r.Log.CeremonyFinished(tx, &next); err != nil {
+			if _, err := r.Log.CeremonyFinished(tx, next); err != nil {
 				return fmt.Errorf("audit log: %w", err)
 			}
-		} else if !slices.Contains(next.OutputCopies, sum) {
-			next.OutputCopies = append(slices.Clone(next.OutputCopies), sum)
 		}
-		return issuance.PutCeremony(tx, &next)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record-bundle for batch %s: %w", c.BatchID, err)
 	}
-	*c = next
+	*c = *next
 	return nil
 }
 

@@ -16,6 +16,9 @@ type Recorder interface {
 	DACIssued(tx *bbolt.Tx, c *issuance.Ceremony, d *issuance.DACRecord) (uint64, error)
 	BundleWritten(tx *bbolt.Tx, c *issuance.Ceremony, fileName, fileSHA256 string) (uint64, error)
 	CeremonyFinished(tx *bbolt.Tx, c *issuance.Ceremony) (uint64, error)
+	// CeremonyAbandoned records an abandoned ceremony (c already in state
+	// abandoned) with the serials (canonical hex) of its undelivered DACs.
+	CeremonyAbandoned(tx *bbolt.Tx, c *issuance.Ceremony, serials []string) (uint64, error)
 	// Checkpoint signs (or returns the identical, already signed) checkpoint
 	// of the whole log and returns the signed note and its tree size.
 	Checkpoint() (note []byte, size uint64, err error)

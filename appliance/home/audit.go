@@ -39,7 +39,7 @@ func (h *Home) AuditLog() (*applog.Log, error) {
 // log that does not extend the last checkpoint (applog.ErrRollback/ErrFork).
 // When nothing was appended since the last checkpoint, that one is returned.
 func (u *Unlocked) Checkpoint() (signed []byte, err error) {
-	l, err := u.Home.AuditLog()
+	l, err := u.AuditLog()
 	if err != nil {
 		return nil, err
 	}
@@ -64,13 +64,21 @@ func appendEntries(l *applog.Log, entries ...auditlog.Entry) error {
 
 // keyAttributeNames are the PKCS#11 names of hsm.KeyAttributes, as recorded
 // in key-generated entries.
+// CKA_MODIFIABLE and CKA_COPYABLE are recorded when the token reports them.
 func keyAttributeNames(a hsm.KeyAttributes) map[string]bool {
-	return map[string]bool{
+	m := map[string]bool{
 		"CKA_TOKEN": a.Token, "CKA_PRIVATE": a.Private, "CKA_SENSITIVE": a.Sensitive,
 		"CKA_ALWAYS_SENSITIVE": a.AlwaysSensitive, "CKA_EXTRACTABLE": a.Extractable,
 		"CKA_NEVER_EXTRACTABLE": a.NeverExtractable, "CKA_LOCAL": a.Local, "CKA_SIGN": a.Sign,
 		"CKA_DECRYPT": a.Decrypt, "CKA_UNWRAP": a.Unwrap, "CKA_DERIVE": a.Derive,
 	}
+	if a.Modifiable.Known() {
+		m["CKA_MODIFIABLE"] = a.Modifiable.True()
+	}
+	if a.Copyable.Known() {
+		m["CKA_COPYABLE"] = a.Copyable.True()
+	}
+	return m
 }
 
 // publicKeySHA256 is the hex SHA-256 of the key's DER SubjectPublicKeyInfo

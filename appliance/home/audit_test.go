@@ -102,7 +102,8 @@ func TestInitStartsAuditLog(t *testing.T) {
 			t.Errorf("key-generated %s: type %s pub %s, want %+v", k.Label, k.KeyType, k.PublicKeySHA256, w)
 		}
 		for attr, v := range map[string]bool{"CKA_TOKEN": true, "CKA_PRIVATE": true, "CKA_SENSITIVE": true,
-			"CKA_ALWAYS_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_NEVER_EXTRACTABLE": true, "CKA_LOCAL": true} {
+			"CKA_ALWAYS_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_NEVER_EXTRACTABLE": true, "CKA_LOCAL": true,
+			"CKA_MODIFIABLE": false, "CKA_COPYABLE": false} {
 			if got, ok := k.Attributes[attr]; !ok || got != v {
 				t.Errorf("key %s: %s = %v (present %v), want %v", k.Label, attr, got, ok, v)
 			}

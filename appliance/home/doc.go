@@ -19,6 +19,14 @@
 //     the target and renamed into place at the end; a failed init leaves no home
 //     (and destroys keys it made on an external token), so it can be re-run. Init
 //     never overwrites an existing home.
+//   - A killed init or `paa create-test` can be re-run (initjournal.go): before
+//     making token objects they journal the CKA_IDs they will carry; a re-run
+//     destroys exactly the objects a killed run journaled (class, label and ID
+//     equal, so never another appliance's) and removes its temporary home.
+//   - appliance.db is checked before bbolt maps it (shared/storecheck): a missing,
+//     empty or damaged store in an initialised home is refused, never re-created.
+//   - Files that must not exist yet are created atomically (writeFileNew): a kill
+//     leaves the whole file or none.
 //   - The config records each key's public key; opening the token refuses a token
 //     whose keys under those labels are different keys.
 //   - Nothing goes into use before its audit log entry is committed (audit.go):
@@ -26,6 +34,11 @@
 //     the first checkpoint, inside the temporary home before it is published;
 //     the test PAA key is logged before config.json names it; a PAI is logged
 //     before pai.pem appears. Resumed steps do not log the same thing twice.
+//   - The newest signed checkpoint of the audit log is anchored on the token
+//     (anchor.go, data object dacline-log-anchor), outside the home; every
+//     command that signs or appends first proves the home's log is not older
+//     than it (Unlocked.CheckAnchor), so a home restored from a backup is
+//     refused until RestoreLog brings the missing tail back.
 //   - The PAI installed is a valid Matter PAI for exactly the token's PAI key and
 //     chains to the installed PAA.
 package home

@@ -2,6 +2,7 @@ package home
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,23 +44,43 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
-// writeFileNew writes a file that must not exist yet (O_EXCL) and fsyncs it.
+// writeFileNew writes a file that must not exist yet, atomically: the data
+// goes to a temporary file in the same directory, fsynced, which is then
+// linked to path (link refuses an existing path, like O_EXCL) and removed,
+// and the directory is fsynced. A kill leaves either no file at path or the
+// whole file, never a torn one that would stop every later command (a
+// half-written paa.pem, say); at most a stray temporary file.
 func writeFileNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			return &os.PathError{Op: "write", Path: path, Err: le.Err}
+		}
+		return err
+	}
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/shared/matter"
+	"github.com/dacline/dacline/shared/storecheck"
 )
 
 // Names of the files in the home.
@@ -90,8 +91,12 @@ func Open(dir string) (*Home, error) {
 
 func openDB(path string, create bool) (*bbolt.DB, error) {
 	if !create {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("appliance store: %w", err)
+		// An initialised home must have its store: a missing, empty or
+		// damaged appliance.db is refused, never re-created (bbolt.Open
+		// would make an empty one and the appliance would forget every DAC
+		// it issued) and never mapped (a truncated file faults in bbolt).
+		if err := storecheck.Check(path); err != nil {
+			return nil, fmt.Errorf("appliance store %w", err)
 		}
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})

@@ -66,6 +66,11 @@ func Init(dir string, o InitOptions) (retErr error) {
 	if err := checkFreeTarget(dir); err != nil {
 		return err
 	}
+	// What killed runs of this init left: their temporary homes and the
+	// objects their journals name (initjournal.go).
+	if err := cleanupKilledInits(dir, o); err != nil {
+		return err
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return fmt.Errorf("init: %w", err)
@@ -82,6 +87,16 @@ func Init(dir string, o InitOptions) (retErr error) {
 	if err := os.Chmod(tmp, 0o700); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
+	// Record before acting: the journal names every object init is about to
+	// make on the token, with the CKA_ID it will carry.
+	journal, err := newInitJournal(o, []string{LabelSigning, LabelPAI, LabelAgeWrap}, map[string]bool{LabelAgeWrap: true})
+	if err != nil {
+		return err
+	}
+	if err := journal.write(tmp); err != nil {
+		return err
+	}
+	crashPoint("journal")
 
 	cfg := Config{
 		Version: ConfigVersion,
@@ -101,6 +116,7 @@ func Init(dir string, o InitOptions) (retErr error) {
 		if err := newSoftHSMToken(tmp, hcfg, o.SOPIN, o.PIN); err != nil {
 			return err
 		}
+		crashPoint("token")
 	}
 
 	tok, err := hsm.Open(hcfg, o.PIN)
@@ -108,7 +124,7 @@ func Init(dir string, o InitOptions) (retErr error) {
 		return fmt.Errorf("init: %w", err)
 	}
 	defer tok.Close()
-	keys, err := makeKeys(tmp, tok, &cfg)
+	keys, err := makeKeys(tmp, tok, &cfg, journal)
 	if err != nil {
 		return err
 	}
@@ -128,9 +144,13 @@ func Init(dir string, o InitOptions) (retErr error) {
 	// first signed checkpoint, before config.json names the keys and before the
 	// rename publishes the home. Keys, log and config therefore appear together
 	// or not at all: a crash before the rename leaves no home (only, on an
-	// existing token, keys no home refers to, which nothing can use; a re-run
-	// stops on their labels), a crash after it leaves a complete home.
+	// existing token, keys no home refers to, which nothing can use; the
+	// re-run destroys them by the journal), a crash after it leaves a
+	// complete home.
 	if err := recordInit(tmp, &cfg, keys); err != nil {
+		return err
+	}
+	if err := anchorNewHome(tmp, tok, keys.signing, cfg.Name); err != nil {
 		return err
 	}
 	if err := writeConfig(filepath.Join(tmp, ConfigFile), &cfg); err != nil {
@@ -144,14 +164,30 @@ func Init(dir string, o InitOptions) (retErr error) {
 			return err
 		}
 	}
+	crashPoint("config")
 	if err := checkFreeTarget(dir); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("init: move the new home into place: %w", err)
 	}
-	return syncDir(parent)
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	crashPoint("published")
+	// Cleanup only ever reads journals in .<home>.init-* directories, so the
+	// one the published home carries until here is inert; it goes now.
+	if err := os.Remove(filepath.Join(dir, initJournalFile)); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	return syncDir(dir)
 }
+
+// crashPoint is called at each point of Init (and of the test PAA's creation)
+// where a kill leaves something behind. It does nothing; the crash tests
+// replace it, in their own process, with one that kills the process at a
+// chosen point, so that re-running set-up is tested against real kills.
+var crashPoint = func(point string) {}
 
 // checkFreeTarget refuses an existing home: dir may be missing or an empty
 // directory, nothing else.
@@ -215,7 +251,7 @@ func (k *initKeys) destroy() error {
 
 // makeKeys generates the appliance keys and the sealed age identity. A
 // failure destroys the keys it made.
-func makeKeys(tmp string, tok *hsm.Token, cfg *Config) (_ *initKeys, retErr error) {
+func makeKeys(tmp string, tok *hsm.Token, cfg *Config, j *initJournal) (_ *initKeys, retErr error) {
 	keys := &initKeys{}
 	defer func() {
 		if retErr != nil {
@@ -225,18 +261,21 @@ func makeKeys(tmp string, tok *hsm.Token, cfg *Config) (_ *initKeys, retErr erro
 		}
 	}()
 	var err error
-	if keys.signing, err = tok.GenerateEd25519(cfg.Keys.Signing.Label); err != nil {
+	if keys.signing, err = tok.GenerateKeyPairWithID(hsm.KeyEd25519, cfg.Keys.Signing.Label, j.id(cfg.Keys.Signing.Label)); err != nil {
 		return nil, fmt.Errorf("init: appliance signing key: %w", err)
 	}
 	keys.made = append(keys.made, keys.signing.Destroy)
-	if keys.pai, err = tok.GenerateP256(cfg.Keys.PAI.Label); err != nil {
+	crashPoint("key:" + cfg.Keys.Signing.Label)
+	if keys.pai, err = tok.GenerateKeyPairWithID(hsm.KeyP256, cfg.Keys.PAI.Label, j.id(cfg.Keys.PAI.Label)); err != nil {
 		return nil, fmt.Errorf("init: PAI key: %w", err)
 	}
 	keys.made = append(keys.made, keys.pai.Destroy)
-	if keys.wrap, err = tok.GenerateAESKey(cfg.Keys.AgeWrap); err != nil {
+	crashPoint("key:" + cfg.Keys.PAI.Label)
+	if keys.wrap, err = tok.GenerateAESKeyWithID(cfg.Keys.AgeWrap, j.id(cfg.Keys.AgeWrap)); err != nil {
 		return nil, fmt.Errorf("init: age wrap key: %w", err)
 	}
 	keys.made = append(keys.made, keys.wrap.Destroy)
+	crashPoint("key:" + cfg.Keys.AgeWrap)
 
 	if cfg.Keys.Signing.PublicKey, err = encodePublicKey(keys.signing.Public()); err != nil {
 		return nil, err
@@ -293,5 +332,6 @@ func recordInit(tmp string, cfg *Config, keys *initKeys) (retErr error) {
 	if _, err := signCheckpoint(l, cfg.Name, keys.signing); err != nil {
 		return fmt.Errorf("init: first audit checkpoint: %w", err)
 	}
+	crashPoint("log")
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dacline/dacline/appliance/hsm"
@@ -103,20 +105,43 @@ func (u *Unlocked) testPAAKey() (*hsm.Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resume with the recorded key: %w", err)
 		}
+		// A run killed after config.json named the key left its journal.
+		if err := os.Remove(h.Path(testPAAJournalFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
 		return key, nil
 	}
 	l, err := h.AuditLog()
 	if err != nil {
 		return nil, err
 	}
-	key, err := u.Token.GenerateP256(LabelTestPAA)
-	generated := err == nil
-	if errors.Is(err, hsm.ErrLabelExists) {
-		// An earlier run stopped between generating the key and config.json.
-		key, err = u.Token.FindKey(LabelTestPAA)
-	}
+	// A killed run recorded the CKA_ID of the key it was making: resume with
+	// that key when it is whole, else destroy its halves and start again.
+	key, err := u.resumeTestPAAKey()
 	if err != nil {
 		return nil, err
+	}
+	generated := false
+	if key == nil {
+		id := make([]byte, hsm.KeyIDSize)
+		if _, err := rand.Read(id); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(h.Path(testPAAJournalFile), []byte(hex.EncodeToString(id)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		crashPoint("paa-journal")
+		key, err = u.Token.GenerateKeyPairWithID(hsm.KeyP256, LabelTestPAA, id)
+		generated = err == nil
+		if errors.Is(err, hsm.ErrLabelExists) {
+			// An earlier run (of a version without the journal) stopped
+			// between generating the key and config.json.
+			key, err = u.Token.FindKey(LabelTestPAA)
+		}
+		if err != nil {
+			return nil, err
+		}
+		crashPoint("paa-key")
 	}
 	undo := func(err error) error {
 		if generated {
@@ -129,6 +154,7 @@ func (u *Unlocked) testPAAKey() (*hsm.Key, error) {
 	if err := recordKeyOnce(l, key); err != nil {
 		return nil, undo(err)
 	}
+	crashPoint("paa-logged")
 	// From here on the key is in the log: it is kept even if config.json
 	// cannot be written, and the next run resumes with it.
 	pub, err := encodePublicKey(key.Public())
@@ -140,7 +166,47 @@ func (u *Unlocked) testPAAKey() (*hsm.Key, error) {
 		h.Config.Keys.TestPAA = nil
 		return nil, err
 	}
+	crashPoint("paa-config")
+	// config.json names the key now: the journal is spent.
+	if err := os.Remove(h.Path(testPAAJournalFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
 	return key, nil
+}
+
+// testPAAJournalFile holds the hex CKA_ID of the test PAA key while
+// `paa create-test` makes it (until config.json names the key).
+const testPAAJournalFile = ".test-paa-key.journal"
+
+// resumeTestPAAKey returns the test PAA key a killed run journaled, when the
+// token holds it whole; when the run died while the key pair was being made
+// (one half on the token, or none), it destroys exactly the objects with the
+// journaled label and CKA_ID, removes the journal, and returns nil.
+func (u *Unlocked) resumeTestPAAKey() (*hsm.Key, error) {
+	b, err := os.ReadFile(u.Home.Path(testPAAJournalFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(id) != hsm.KeyIDSize {
+		// Written atomically, so never torn; refuse rather than guess.
+		return nil, fmt.Errorf("%s: not a key id", u.Home.Path(testPAAJournalFile))
+	}
+	if key, err := u.Token.FindKey(LabelTestPAA); err == nil && bytes.Equal(key.ID(), id) {
+		return key, nil
+	}
+	for _, ref := range hsm.KeyPairRefs(LabelTestPAA, id) {
+		if _, err := u.Token.DestroyObjects(ref); err != nil {
+			return nil, fmt.Errorf("clean up the test PAA key a killed run left: %w", err)
+		}
+	}
+	if err := os.Remove(u.Home.Path(testPAAJournalFile)); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }
 
 // CreateTestPAI issues a development PAI for the token's PAI key, signed by the

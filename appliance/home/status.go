@@ -25,6 +25,8 @@ type Status struct {
 	AgeRecipient string        `json:"age_recipient"`
 	PAI          *CertStatus   `json:"pai"`
 	PAA          *CertStatus   `json:"paa"`
+	// LogAnchor is the check of the audit log against the token's anchor.
+	LogAnchor *AnchorStatus `json:"log_anchor"`
 }
 
 // KeyStatus describes one key on the token.
@@ -92,6 +94,7 @@ func (u *Unlocked) Status(now time.Time) (*Status, error) {
 	s.Keys = append(s.Keys, KeyStatus{Role: "age identity wrap", Label: wrap.Label(), Type: "AES-256", Attributes: a})
 	s.PAI = certStatus(u.PAI, now)
 	s.PAA = certStatus(u.PAA, now)
+	s.LogAnchor = u.anchorStatus()
 	return s, nil
 }
 

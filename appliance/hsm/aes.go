@@ -55,7 +55,18 @@ const gcmTagBits = 128
 func (k *SecretKey) Label() string { return k.label }
 
 // GenerateAESKey generates a 256-bit AES key inside the token.
-func (t *Token) GenerateAESKey(label string) (*SecretKey, error) {
+func (t *Token) GenerateAESKey(label string) (*SecretKey, error) { return t.generateAES(label, nil) }
+
+// GenerateAESKeyWithID is GenerateAESKey with the CKA_ID chosen by the caller
+// (see GenerateKeyPairWithID).
+func (t *Token) GenerateAESKeyWithID(label string, id []byte) (*SecretKey, error) {
+	if len(id) != KeyIDSize {
+		return nil, fmt.Errorf("generate AES key %q: key id of %d bytes, want %d", label, len(id), KeyIDSize)
+	}
+	return t.generateAES(label, id)
+}
+
+func (t *Token) generateAES(label string, id []byte) (*SecretKey, error) {
 	if label == "" {
 		return nil, errors.New("generate AES key: empty label")
 	}
@@ -66,9 +77,10 @@ func (t *Token) GenerateAESKey(label string) (*SecretKey, error) {
 	if exists {
 		return nil, fmt.Errorf("generate AES key %q on token %q: %w", label, t.label, ErrLabelExists)
 	}
-	id, err := t.Random(16)
-	if err != nil {
-		return nil, fmt.Errorf("generate AES key %q: key id: %w", label, err)
+	if id == nil {
+		if id, err = t.Random(KeyIDSize); err != nil {
+			return nil, fmt.Errorf("generate AES key %q: key id: %w", label, err)
+		}
 	}
 	tmpl := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY),
@@ -89,10 +101,12 @@ func (t *Token) GenerateAESKey(label string) (*SecretKey, error) {
 		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 	}
 	var obj pkcs11.ObjectHandle
-	err = t.doOnce(func(sh pkcs11.SessionHandle) error {
-		var err error
-		obj, err = t.ctx.GenerateKey(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
-		return err
+	err = t.withLockedTemplate(func(lock []*pkcs11.Attribute) error {
+		return t.doOnce(func(sh pkcs11.SessionHandle) error {
+			var err error
+			obj, err = t.ctx.GenerateKey(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, append(tmpl, lock...))
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("generate AES key %q on token %q: %w", label, t.label, err)

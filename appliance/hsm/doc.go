@@ -22,6 +22,9 @@
 //     CKR_SESSION_CLOSED, CKR_DEVICE_REMOVED) is discarded, a new one opened and the
 //     operation retried once.
 //   - The PIN never appears in argv, logs or error messages (see pin.go).
+//   - Data objects (dataobject.go; the audit log anchor) are private token
+//     objects; a value is replaced by creating the next generation, reading
+//     it back, then destroying the older ones, so a crash never leaves none.
 //
 // All PKCS#11 calls go through the small PKCtx interface (the boulder pattern), so
 // unit tests can drive the error paths; integration tests use a real SoftHSM2 token

@@ -83,6 +83,10 @@ type KeyAttributes struct {
 	Decrypt          bool `json:"decrypt"`
 	Unwrap           bool `json:"unwrap"`
 	Derive           bool `json:"derive"`
+	// Modifiable and Copyable (PKCS#11 v2.40) are NotReported by a token
+	// that predates them; see lockattrs.go.
+	Modifiable Reported `json:"modifiable"`
+	Copyable   Reported `json:"copyable"`
 }
 
 // protected reports why a key is not held as this package requires, or nil.
@@ -119,7 +123,16 @@ func (t *Token) readProtection(o pkcs11.ObjectHandle) (KeyAttributes, error) {
 		return KeyAttributes{}, err
 	}
 	b := func(typ uint) bool { v := vals[typ]; return len(v) == 1 && v[0] != 0 }
+	mod, err := t.readOptionalBool(o, pkcs11.CKA_MODIFIABLE)
+	if err != nil {
+		return KeyAttributes{}, err
+	}
+	cp, err := t.readOptionalBool(o, pkcs11.CKA_COPYABLE)
+	if err != nil {
+		return KeyAttributes{}, err
+	}
 	return KeyAttributes{
+		Modifiable: mod, Copyable: cp,
 		Token: b(pkcs11.CKA_TOKEN), Private: b(pkcs11.CKA_PRIVATE), Sensitive: b(pkcs11.CKA_SENSITIVE),
 		AlwaysSensitive: b(pkcs11.CKA_ALWAYS_SENSITIVE), Extractable: b(pkcs11.CKA_EXTRACTABLE),
 		NeverExtractable: b(pkcs11.CKA_NEVER_EXTRACTABLE), Local: b(pkcs11.CKA_LOCAL),
@@ -196,13 +209,28 @@ func (t *Token) labelExists(label string) (bool, error) {
 }
 
 // GenerateP256 generates an ECDSA P-256 key pair inside the token.
-func (t *Token) GenerateP256(label string) (*Key, error) { return t.generate(KeyP256, label) }
+func (t *Token) GenerateP256(label string) (*Key, error) { return t.generate(KeyP256, label, nil) }
 
 // GenerateEd25519 generates an Ed25519 key pair inside the token
 // (CKM_EC_EDWARDS_KEY_PAIR_GEN).
-func (t *Token) GenerateEd25519(label string) (*Key, error) { return t.generate(KeyEd25519, label) }
+func (t *Token) GenerateEd25519(label string) (*Key, error) {
+	return t.generate(KeyEd25519, label, nil)
+}
 
-func (t *Token) generate(typ KeyType, label string) (*Key, error) {
+// GenerateKeyPairWithID is GenerateP256 or GenerateEd25519 with the CKA_ID
+// chosen by the caller (KeyIDSize bytes): set-up that may be killed records
+// the ID first, so a re-run finds exactly the objects it made (DestroyObjects).
+func (t *Token) GenerateKeyPairWithID(typ KeyType, label string, id []byte) (*Key, error) {
+	if len(id) != KeyIDSize {
+		return nil, fmt.Errorf("generate %s key %q: key id of %d bytes, want %d", typ, label, len(id), KeyIDSize)
+	}
+	return t.generate(typ, label, id)
+}
+
+// KeyIDSize is the length of the CKA_ID of every key made here.
+const KeyIDSize = 16
+
+func (t *Token) generate(typ KeyType, label string, id []byte) (*Key, error) {
 	if label == "" {
 		return nil, errors.New("generate key: empty label")
 	}
@@ -213,9 +241,10 @@ func (t *Token) generate(typ KeyType, label string) (*Key, error) {
 	if exists {
 		return nil, fmt.Errorf("generate %s key %q on token %q: %w", typ, label, t.label, ErrLabelExists)
 	}
-	id, err := t.Random(16)
-	if err != nil {
-		return nil, fmt.Errorf("generate %s key %q: key id: %w", typ, label, err)
+	if id == nil {
+		if id, err = t.Random(KeyIDSize); err != nil {
+			return nil, fmt.Errorf("generate %s key %q: key id: %w", typ, label, err)
+		}
 	}
 	mech, keyType := uint(pkcs11.CKM_EC_KEY_PAIR_GEN), uint(pkcs11.CKK_EC)
 	if typ == KeyEd25519 {
@@ -248,10 +277,13 @@ func (t *Token) generate(typ KeyType, label string) (*Key, error) {
 		pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 	}
 	var pub, priv pkcs11.ObjectHandle
-	err = t.doOnce(func(sh pkcs11.SessionHandle) error {
-		var err error
-		pub, priv, err = t.ctx.GenerateKeyPair(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)}, pubTmpl, privTmpl)
-		return err
+	err = t.withLockedTemplate(func(lock []*pkcs11.Attribute) error {
+		return t.doOnce(func(sh pkcs11.SessionHandle) error {
+			var err error
+			pub, priv, err = t.ctx.GenerateKeyPair(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(mech, nil)},
+				append(pubTmpl, lock...), append(privTmpl, lock...))
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("generate %s key %q on token %q: %w", typ, label, t.label, err)

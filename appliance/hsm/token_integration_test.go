@@ -77,7 +77,8 @@ func TestP256KeyAndSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := hsm.KeyAttributes{Token: true, Private: true, Sensitive: true, AlwaysSensitive: true, NeverExtractable: true, Local: true, Sign: true}
+	want := hsm.KeyAttributes{Token: true, Private: true, Sensitive: true, AlwaysSensitive: true, NeverExtractable: true, Local: true, Sign: true,
+		Modifiable: hsm.ReportedFalse, Copyable: hsm.ReportedFalse}
 	if a != want {
 		t.Errorf("attributes %+v, want %+v", a, want)
 	}

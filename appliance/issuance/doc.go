@@ -10,11 +10,19 @@
 //	ceremonies     batch ID                      → Ceremony (JSON)
 //	batch-refusals batch ID → bucket: index (uint32 BE) → Refusal (JSON)
 //	station-issued station name                  → uint64 BE count of DACs
+//	reserved       SHA-256(SPKI)                 → batch ID of the unfinished ceremony that reserved the key
 //
 // Invariants, enforced by PutDAC inside the caller's transaction:
 //   - a public key is certified at most once (by-spki is unique);
 //   - a serial number is used at most once (by-serial is unique);
-//   - a (batch, index) pair gets at most one DAC.
+//   - a (batch, index) pair gets at most one DAC;
+//   - a key reserved by an unfinished ceremony is certified by that batch
+//     only (the reservation is made at start, released by the DAC's commit
+//     or by abandoning the ceremony).
+//
+// Ceremony records change only through the named transitions of
+// transitions.go (start, commit-chunk, complete-issuance, seal-bundle,
+// finish, abandon), each checking the state it moves from.
 //
 // DAC records live under their batch with sequential keys, so a ceremony's
 // commits append to the B+tree instead of touching random pages; the two

@@ -19,6 +19,7 @@ var (
 	bucketBatchDACs  = []byte("batch-dacs")
 	bucketRefusals   = []byte("batch-refusals")
 	bucketStations   = []byte("station-issued")
+	bucketReserved   = []byte("reserved")
 )
 
 // Sentinel errors callers branch on.
@@ -52,8 +53,11 @@ func (r *DACRecord) SerialHex() string { return fmt.Sprintf("%X", r.Serial) }
 type Refusal struct {
 	Index    uint32 `json:"index"`
 	ModuleID string `json:"module_id,omitempty"`
-	Reason   string `json:"reason"` // a stable code, e.g. "key-already-certified"
-	Detail   string `json:"detail"`
+	// VID and PID are what the batch line asked for.
+	VID    uint16 `json:"vid,omitempty"`
+	PID    uint16 `json:"pid,omitempty"`
+	Reason string `json:"reason"` // a stable code, e.g. "key-already-certified"
+	Detail string `json:"detail"`
 	// LogIndex is the audit log index of the csr-refused entry.
 	LogIndex uint64 `json:"log_index"`
 }
@@ -104,6 +108,13 @@ type Ceremony struct {
 	// (a finished ceremony run again).
 	OutputCopies []string  `json:"output_copies,omitempty"`
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
+	// Abandonment (state abandoned): when, by whom, why.
+	AbandonedAt   time.Time `json:"abandoned_at,omitzero"`
+	AbandonedBy   string    `json:"abandoned_by,omitempty"`
+	AbandonReason string    `json:"abandon_reason,omitempty"`
+	// Restored: entries of this ceremony were brought back from a log export
+	// (restore.go); its DACs have no certificate in the store.
+	Restored bool `json:"restored,omitempty"`
 }
 
 // Init creates the store's buckets; call it once in a write transaction.
@@ -112,7 +123,7 @@ func Init(tx *bbolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("issuance store: %w", err)
 	}
-	for _, b := range [][]byte{bucketBySPKI, bucketBySerial, bucketCeremonies, bucketBatchDACs, bucketRefusals, bucketStations} {
+	for _, b := range [][]byte{bucketBySPKI, bucketBySerial, bucketCeremonies, bucketBatchDACs, bucketRefusals, bucketStations, bucketReserved} {
 		if _, err := root.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("issuance store: bucket %s: %w", b, err)
 		}
@@ -152,25 +163,6 @@ func GetCeremony(tx *bbolt.Tx, batchID string) (*Ceremony, error) {
 		return nil, fmt.Errorf("batch %s: ceremony record corrupt: %w", batchID, err)
 	}
 	return &c, nil
-}
-
-// PutCeremony writes (creates or updates) a ceremony record.
-func PutCeremony(tx *bbolt.Tx, c *Ceremony) error {
-	b, err := sub(tx, bucketCeremonies)
-	if err != nil {
-		return err
-	}
-	if c.BatchID == "" {
-		return errors.New("issuance store: ceremony without batch id")
-	}
-	v, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	if err := b.Put([]byte(c.BatchID), v); err != nil {
-		return fmt.Errorf("issuance store: ceremony %s: %w", c.BatchID, err)
-	}
-	return nil
 }
 
 // Ceremonies calls fn for every recorded ceremony in batch ID order.
@@ -296,7 +288,9 @@ func DACBySerial(tx *bbolt.Tx, serial []byte) (*DACRecord, error) {
 // PutDAC records an issued DAC, enforcing the store's uniqueness invariants:
 // a key already certified, a serial already used, or a batch index that
 // already has a DAC is refused and nothing is written.
-func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
+func PutDAC(tx *bbolt.Tx, r *DACRecord) error { return putDAC(tx, r, false) }
+
+func putDAC(tx *bbolt.Tx, r *DACRecord, restored bool) error {
 	spkiB, err := sub(tx, bucketBySPKI)
 	if err != nil {
 		return err
@@ -313,7 +307,11 @@ func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
 	if err != nil {
 		return err
 	}
-	if len(r.Serial) == 0 || len(r.DER) == 0 || r.Batch == "" {
+	resB, err := sub(tx, bucketReserved)
+	if err != nil {
+		return err
+	}
+	if len(r.Serial) == 0 || (len(r.DER) == 0 && !restored) || r.Batch == "" {
 		return errors.New("issuance store: incomplete dac record")
 	}
 	if v := spkiB.Get(r.SPKIHash[:]); v != nil {
@@ -321,6 +319,9 @@ func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
 	}
 	if serB.Get(r.Serial) != nil {
 		return fmt.Errorf("serial %X: %w", r.Serial, ErrSerialUsed)
+	}
+	if owner := resB.Get(r.SPKIHash[:]); owner != nil && string(owner) != r.Batch {
+		return fmt.Errorf("key %x: %w (batch %s)", r.SPKIHash[:8], ErrKeyReserved, owner)
 	}
 	bb, err := batchB.CreateBucketIfNotExists([]byte(r.Batch))
 	if err != nil {
@@ -340,6 +341,10 @@ func PutDAC(tx *bbolt.Tx, r *DACRecord) error {
 		return err
 	}
 	if err := serB.Put(r.Serial, r.SPKIHash[:]); err != nil {
+		return err
+	}
+	// The key is certified now: by-spki holds it, the reservation is done.
+	if err := resB.Delete(r.SPKIHash[:]); err != nil {
 		return err
 	}
 	n := uint64(0)

@@ -84,7 +84,7 @@ func TestCeremonyAndRefusals(t *testing.T) {
 	}
 	c := &Ceremony{BatchID: "b1", Station: "s", State: StateIssuing, CSRs: 3}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		if err := PutCeremony(tx, c); err != nil {
+		if err := StartCeremony(tx, c, nil); err != nil {
 			return err
 		}
 		return PutRefusal(tx, "b1", Refusal{Index: 2, Reason: "duplicate-in-batch", Detail: "same key as csr 0"})

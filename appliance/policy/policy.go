@@ -3,8 +3,9 @@
 // subject common name is built, and how many DACs a batch and a station may get.
 //
 // The policy is one JSON file in the appliance home (policy.json), parsed
-// strictly like boulder's ceremony configuration: unknown fields, trailing data
-// and missing required fields are errors, and every validation error names the
+// strictly like boulder's ceremony configuration: unknown fields, duplicate
+// keys (at any depth, compared without case as encoding/json matches them),
+// trailing data and missing required fields are errors, and every validation error names the
 // bad field by its path ("stations[1].products[0].pids[2]: …"). The SHA-256 of
 // the raw file is recorded in the audit log entry of every ceremony, so an
 // auditor can tell exactly which policy a DAC was issued under.
@@ -100,6 +101,9 @@ type Product struct {
 
 // Parse strictly parses and validates a policy file's bytes.
 func Parse(raw []byte) (*Policy, error) {
+	if err := checkDuplicateKeys(raw); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var p Policy

@@ -27,6 +27,11 @@
 // With --until-idle, a port counts as idle only when no step is running on it
 // and none did work for the idle timeout.
 //
+// A fault of the station itself (its disk full, quota reached or read-only:
+// ENOSPC, EDQUOT, EROFS from the store) is no fault of the module: the worker
+// that meets it ends the whole run with that error instead of retrying the
+// module, and every other port stops at its next step.
+//
 // Stopping (Ctrl-C) is honoured between steps: a worker finishes the step it is
 // in (a lock sequence runs to its end) and then returns.
 package runner

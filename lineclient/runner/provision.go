@@ -114,8 +114,10 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	}
 	locking := rec.State == station.StateLocking || rec.State == station.StateLocked
 	if id.LockMask != 0 && !locking {
-		return fail(StepIdentify, station.ReasonLockedEarly,
-			fmt.Sprintf("module reports lock mask %04b in state %s", id.LockMask, rec.State))
+		// Locked ahead of its record (a restored station.db): reconcile.go.
+		if o, ok, err := p.lockedAhead(mac, id, rec, fail); !ok {
+			return o, err
+		}
 	}
 
 	switch rec.State {
@@ -158,6 +160,10 @@ func (p *Provisioner) keygen(ctx context.Context, c *lineproto.Client, mac strin
 	if err != nil {
 		return fail(StepKeygen, station.ReasonBadCSR, err.Error())
 	}
+	// csr.SPKIHash is the digest of the key's canonical DER (ParseDACCSR
+	// refuses any other encoding, as the appliance does), so the duplicate
+	// check below and the appliance's one-DAC-per-key index see one digest
+	// per key; a module that reports another digest for it is lying.
 	if csr.SPKIHash != r.SPKIHash || (id.KeyPresent && csr.SPKIHash != id.KeySPKIHash) {
 		return fail(StepKeygen, station.ReasonLyingModule, "csr key differs from the key the module reports")
 	}

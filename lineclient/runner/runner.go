@@ -9,8 +9,13 @@ import (
 	"time"
 
 	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/lineproto"
 )
+
+// ErrTooManyPorts: one station drives at most transport.MaxPorts jigs (the
+// simulator serves as many at most); run more stations for more jigs.
+var ErrTooManyPorts = fmt.Errorf("a station drives at most %d ports", transport.MaxPorts)
 
 // Port is an open serial line (go.bug.st/serial.Port satisfies it).
 type Port interface {
@@ -92,6 +97,9 @@ func New(cfg Config, prov *Provisioner) (*Runner, error) {
 	if len(cfg.Ports) == 0 {
 		return nil, errors.New("run: no ports given")
 	}
+	if len(cfg.Ports) > transport.MaxPorts {
+		return nil, fmt.Errorf("run: %d ports given: %w", len(cfg.Ports), ErrTooManyPorts)
+	}
 	dup := map[string]bool{}
 	for _, p := range cfg.Ports {
 		if dup[p] {
@@ -163,6 +171,9 @@ func (r *Runner) Run(ctx context.Context, stop <-chan struct{}) (Totals, error) 
 		go func() {
 			defer wg.Done()
 			errs[i] = r.worker(ctx, quit, p)
+			if errs[i] != nil && stationFault(errs[i]) {
+				closeQuit() // a fault of the station (disk full) stops every port
+			}
 		}()
 	}
 	wg.Wait()

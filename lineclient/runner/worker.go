@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/dacline/dacline/lineclient/station"
@@ -101,7 +102,10 @@ func (r *Runner) worker(ctx context.Context, quit <-chan struct{}, path string) 
 			current = mac
 			r.emit(Event{Port: path, MAC: mac, Step: StepIdentify, Result: "inserted"})
 		}
-		settled := r.visit(ctx, quit, client, path, id)
+		settled, fatal := r.visit(ctx, quit, client, path, id)
+		if fatal != nil {
+			return fmt.Errorf("port %s: %w", path, fatal)
+		}
 		if settled {
 			if !wait(r.cfg.SettledPoll) {
 				return nil
@@ -113,8 +117,25 @@ func (r *Runner) worker(ctx context.Context, quit <-chan struct{}, path string) 
 }
 
 // visit gives the module on the jig its steps until it is settled, a step
-// fails, or a stop is requested. It reports whether the module is settled.
-func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.Client, path string, id *lineproto.IdentifyResponse) bool {
+// fails, or a stop is requested. It reports whether the module is settled,
+// and a fatal error (see stationFault) that ends the whole run.
+func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.Client, path string, id *lineproto.IdentifyResponse) (bool, error) {
+	settled, err := r.visitSteps(ctx, quit, c, path, id)
+	if err != nil && stationFault(err) {
+		return false, err
+	}
+	return settled, nil
+}
+
+// stationFault reports an error of the station itself rather than of the
+// module or the line: its disk is full (or read-only). Retrying cannot help
+// and every port would hit it, so the run stops and says so (issue 12,
+// item 8) instead of polling the module again and again.
+func stationFault(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS)
+}
+
+func (r *Runner) visitSteps(ctx context.Context, quit <-chan struct{}, c *lineproto.Client, path string, id *lineproto.IdentifyResponse) (bool, error) {
 	mac := FormatMAC(id.ChipID)
 	for range maxStepsPerVisit {
 		r.stepping(path, true)
@@ -142,32 +163,32 @@ func (r *Runner) visit(ctx context.Context, quit <-chan struct{}, c *lineproto.C
 				ev.Result = "failed earlier: " + string(out.module.Reason)
 			}
 			r.emitSettled(ev)
-			return true
+			return true, nil
 		}
 		if err != nil {
 			ev.Result = err.Error()
 		}
 		r.emit(ev)
 		if err != nil {
-			return errors.Is(err, errModuleFailed)
+			return errors.Is(err, errModuleFailed), err
 		}
 		if out.settled {
-			return true
+			return true, nil
 		}
 		select {
 		case <-quit:
-			return true
+			return true, nil
 		default:
 		}
 		// Look again: the next step is decided on fresh facts.
 		if id, err = c.Identify(ctx); err != nil {
-			return false
+			return false, nil
 		}
 		if FormatMAC(id.ChipID) != mac {
-			return false
+			return false, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // emitSettled reports a waiting or failed module only when its state changed

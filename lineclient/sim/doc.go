@@ -21,7 +21,12 @@
 //     debug is off from the flash-encryption step on;
 //   - durable state (key, CSR, committed items, lock mask) is saved
 //     atomically in Options.StateDir before a reply reports it; RAM state
-//     (staged chunks, the reply cache) is lost on every reset or removal.
+//     (staged chunks, the reply cache) is lost on every reset or removal;
+//   - with a StateDir, each module's SPI flash is a 4 MiB image file
+//     (flash-<mac>.bin, flash.go) holding what the line protocol wrote, in
+//     Espressif's formats (docs/esp32.md): the key entry of esp_secure_cert
+//     is written at GENERATE_KEY and never lost, whatever instant the
+//     process dies (in-place programming or a journal).
 //
 // Faults (Options.Faults) corrupt real bytes on the wire or reset the
 // module; they never break the invariants above — except Lying, which

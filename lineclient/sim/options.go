@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dacline/dacline/lineclient/transport"
 )
 
 // Timing selects how long the virtual modules take.
@@ -164,8 +166,10 @@ func (o *Options) setDefaults() error {
 	if o.Count < 1 {
 		return fmt.Errorf("sim: count %d: need at least one module", o.Count)
 	}
-	if o.Count > 256 {
-		return fmt.Errorf("sim: count %d: at most 256 jigs", o.Count)
+	if o.Count > transport.MaxPorts {
+		// The station's limit: a simulator larger than one station can
+		// drive would only test what no line runs.
+		return fmt.Errorf("sim: count %d: at most %d jigs (transport.MaxPorts, what one station drives)", o.Count, transport.MaxPorts)
 	}
 	if o.ModulesPerJig == 0 {
 		o.ModulesPerJig = 1

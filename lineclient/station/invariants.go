@@ -115,6 +115,7 @@ func (s *Store) CheckInvariants() ([]string, error) {
 			}
 			return nil
 		})
+		checkLabelsPrinted(tx, bad)
 		for k, n := range batchCount {
 			if counterValue(counts, []byte(k)) != n {
 				bad("batch counter %s/%s missing or wrong", k[2:], State(k[1]))

@@ -20,6 +20,7 @@ import (
 	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/shared/lineproto"
 	"github.com/dacline/dacline/shared/matter"
+	"github.com/dacline/dacline/shared/storecheck"
 )
 
 // File names inside the home.
@@ -141,6 +142,13 @@ func Open(dir string) (*Home, error) {
 }
 
 func openDB(path string) (*bbolt.DB, error) {
+	// The home says it was initialised, so station.db must be there: a
+	// missing, empty or damaged one is refused, never re-created (bbolt.Open
+	// would make an empty store and the station would re-keygen modules it
+	// already provisioned) and never mapped (a truncated file faults in bbolt).
+	if err := storecheck.Check(path); err != nil {
+		return nil, fmt.Errorf("station state %w", err)
+	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)

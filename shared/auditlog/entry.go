@@ -25,6 +25,10 @@ const (
 	TypeBundleWritten    Type = "bundle-written"
 	TypeCeremonyFinished Type = "ceremony-finished"
 	TypeLogExported      Type = "log-exported"
+	// TypeCeremonyAbandoned: see CeremonyAbandoned.
+	TypeCeremonyAbandoned Type = "ceremony-abandoned"
+	// TypeLogAnchored: see LogAnchored.
+	TypeLogAnchored Type = "log-anchored"
 )
 
 // Entry is one event in the log. Every implementation is a pointer to one of
@@ -60,25 +64,27 @@ var (
 const MaxEntrySize = 64 << 10
 
 var newEntry = map[Type]func() Entry{
-	TypeApplianceInit:    func() Entry { return new(ApplianceInit) },
-	TypeKeyGenerated:     func() Entry { return new(KeyGenerated) },
-	TypePAIImported:      func() Entry { return new(PAIImported) },
-	TypeStationEnrolled:  func() Entry { return new(StationEnrolled) },
-	TypeStationRevoked:   func() Entry { return new(StationRevoked) },
-	TypePolicyChanged:    func() Entry { return new(PolicyChanged) },
-	TypeCeremonyStarted:  func() Entry { return new(CeremonyStarted) },
-	TypeDACIssued:        func() Entry { return new(DACIssued) },
-	TypeCSRRefused:       func() Entry { return new(CSRRefused) },
-	TypeBundleWritten:    func() Entry { return new(BundleWritten) },
-	TypeCeremonyFinished: func() Entry { return new(CeremonyFinished) },
-	TypeLogExported:      func() Entry { return new(LogExported) },
+	TypeApplianceInit:     func() Entry { return new(ApplianceInit) },
+	TypeKeyGenerated:      func() Entry { return new(KeyGenerated) },
+	TypePAIImported:       func() Entry { return new(PAIImported) },
+	TypeStationEnrolled:   func() Entry { return new(StationEnrolled) },
+	TypeStationRevoked:    func() Entry { return new(StationRevoked) },
+	TypePolicyChanged:     func() Entry { return new(PolicyChanged) },
+	TypeCeremonyStarted:   func() Entry { return new(CeremonyStarted) },
+	TypeDACIssued:         func() Entry { return new(DACIssued) },
+	TypeCSRRefused:        func() Entry { return new(CSRRefused) },
+	TypeBundleWritten:     func() Entry { return new(BundleWritten) },
+	TypeCeremonyFinished:  func() Entry { return new(CeremonyFinished) },
+	TypeLogExported:       func() Entry { return new(LogExported) },
+	TypeCeremonyAbandoned: func() Entry { return new(CeremonyAbandoned) },
+	TypeLogAnchored:       func() Entry { return new(LogAnchored) },
 }
 
 // Types lists every entry type in a stable order.
 func Types() []Type {
 	return []Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
 		TypeStationRevoked, TypePolicyChanged, TypeCeremonyStarted, TypeDACIssued, TypeCSRRefused,
-		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported}
+		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored}
 }
 
 // NewEntry returns an empty entry of type t, or nil when t is unknown.

@@ -26,10 +26,12 @@ func sampleEntries() []Entry {
 		&PolicyChanged{PolicySHA256: hashHex(5)},
 		&CeremonyStarted{BatchID: "b1", BundleSHA256: hashHex(6), Officer: "Zoë Ñandú", PolicySHA256: hashHex(5), Station: "line-1"},
 		dacEntry("line-1", "b1", 7, 0),
-		&CSRRefused{BatchID: "b1", Index: 1, ModuleID: "24:0a:c4:00:01:02", Reason: "public key already certified \"twice\"\n", Station: "line-1"},
+		&CSRRefused{BatchID: "b1", Index: 1, ModuleID: "24:0a:c4:00:01:02", Reason: "public key already certified \"twice\"\n", Station: "line-1", VID: 0xFFF1, PID: 0x8000},
 		&BundleWritten{BatchID: "b1", BundleSHA256: hashHex(8), FileName: "b1.dac-batch"},
 		&CeremonyFinished{BatchID: "b1", Issued: 1, Refused: 1, Station: "line-1"},
 		&LogExported{PreviousTreeSize: 12},
+		&LogAnchored{Officer: "alice"},
+		&CeremonyAbandoned{BatchID: "b2", Issued: 2, Officer: "alice", Reason: "station lost", Serials: []string{"40aa", "41bb"}, Station: "line-1"},
 	}
 	at := time.Date(2026, 11, 25, 9, 30, 1, 123456000, time.FixedZone("CET", 3600))
 	for i, e := range es {

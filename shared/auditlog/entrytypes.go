@@ -148,11 +148,13 @@ type CSRRefused struct {
 	BatchID  string    `json:"batch_id"`  // batch id
 	Index    int       `json:"index"`     // index of the CSR in its batch
 	ModuleID string    `json:"module_id"` // module identity (chip id / MAC) from the batch
+	PID      uint16    `json:"pid"`       // product id the batch line asked for
 	Reason   string    `json:"reason"`    // why it was refused
 	Seq      int64     `json:"seq"`       // zero-based index in the log
 	Station  string    `json:"station"`   // station that sent the batch
 	Time     Timestamp `json:"time"`      // when the appliance recorded it
 	Type     Type      `json:"type"`      // TypeCSRRefused
+	VID      uint16    `json:"vid"`       // vendor id the batch line asked for
 }
 
 func (e *CSRRefused) EntryType() Type { return TypeCSRRefused }
@@ -194,6 +196,43 @@ func (e *CeremonyFinished) Header() Header {
 }
 func (e *CeremonyFinished) SetHeader(seq int64, t time.Time) {
 	e.Seq, e.Time, e.Type = seq, Timestamp{t.UTC()}, TypeCeremonyFinished
+}
+
+// CeremonyAbandoned is a "ceremony-abandoned" entry: the officer ended an unfinished ceremony.
+// Its DACs were issued but never delivered in a return bundle: they are listed for revocation.
+type CeremonyAbandoned struct {
+	BatchID string    `json:"batch_id"` // batch id
+	Issued  int       `json:"issued"`   // DACs the ceremony issued, none delivered
+	Officer string    `json:"officer"`  // officer who abandoned it
+	Reason  string    `json:"reason"`   // officer's reason
+	Seq     int64     `json:"seq"`      // zero-based index in the log
+	Serials []string  `json:"serials"`  // serials of those DACs (canonical hex); all of them when issued <= MaxAbandonedSerials, else none (the batch's dac-issued entries list them)
+	Station string    `json:"station"`  // station of the batch
+	Time    Timestamp `json:"time"`     // when the appliance recorded it
+	Type    Type      `json:"type"`     // TypeCeremonyAbandoned
+}
+
+func (e *CeremonyAbandoned) EntryType() Type { return TypeCeremonyAbandoned }
+func (e *CeremonyAbandoned) Header() Header {
+	return Header{Seq: e.Seq, Time: e.Time.Time, Type: e.Type}
+}
+func (e *CeremonyAbandoned) SetHeader(seq int64, t time.Time) {
+	e.Seq, e.Time, e.Type = seq, Timestamp{t.UTC()}, TypeCeremonyAbandoned
+}
+
+// LogAnchored is a "log-anchored" entry: the officer anchored the log on the token (an appliance initialised before the
+// log anchor existed); from here on a home older than the anchor is refused.
+type LogAnchored struct {
+	Officer string    `json:"officer"` // officer who anchored it
+	Seq     int64     `json:"seq"`     // zero-based index in the log
+	Time    Timestamp `json:"time"`    // when the appliance recorded it
+	Type    Type      `json:"type"`    // TypeLogAnchored
+}
+
+func (e *LogAnchored) EntryType() Type { return TypeLogAnchored }
+func (e *LogAnchored) Header() Header  { return Header{Seq: e.Seq, Time: e.Time.Time, Type: e.Type} }
+func (e *LogAnchored) SetHeader(seq int64, t time.Time) {
+	e.Seq, e.Time, e.Type = seq, Timestamp{t.UTC()}, TypeLogAnchored
 }
 
 // LogExported is a "log-exported" entry: the log was exported; the export's checkpoint covers this entry.

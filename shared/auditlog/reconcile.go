@@ -22,6 +22,7 @@ type ledger struct {
 	revoked  map[string]int64  // station → seq of its revocation
 	started  map[string]string // batch id → station of its ceremony-started
 	inBatch  map[string]*Counts
+	batches  batchBook // what happened to each ceremony (unfinished.go)
 
 	manifests []string // names, in the order reconciled
 }
@@ -37,6 +38,7 @@ type issuedDAC struct {
 	state  uint8 // 0 unseen in manifests, 1 deployed, 2 unused
 	row    int32 // manifest row that accounted for it (for deployed-twice messages)
 	src    int32 // index of that manifest in ledger.manifests
+	batch  int32 // index of its batch in ledger.batches
 }
 
 const (
@@ -53,6 +55,7 @@ func newLedger() *ledger {
 		revoked:  map[string]int64{},
 		started:  map[string]string{},
 		inBatch:  map[string]*Counts{},
+		batches:  newBatchBook(),
 	}
 }
 
@@ -118,6 +121,7 @@ func (l *ledger) observe(e Entry, r *Report) {
 		l.revoked[e.Station] = seq
 	case *CeremonyStarted:
 		l.started[e.BatchID] = e.Station
+		l.batches.started(e)
 	case *DACIssued:
 		l.issue(e, r)
 	case *CSRRefused:
@@ -125,7 +129,15 @@ func (l *ledger) observe(e Entry, r *Report) {
 		counts(r.Stations, e.Station).Refused++
 		counts(r.Batches, e.BatchID).Refused++
 		counts(l.inBatch, e.BatchID).Refused++
+		if e.VID != 0 {
+			counts(r.Products, productKey(e.VID, e.PID)).Refused++
+		}
+	case *BundleWritten:
+		l.batches.delivered(e.BatchID)
+	case *CeremonyAbandoned:
+		l.abandoned(e, r)
 	case *CeremonyFinished:
+		l.batches.finished(e.BatchID)
 		got := l.inBatch[e.BatchID]
 		if got == nil {
 			got = &Counts{}
@@ -168,7 +180,7 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 		return
 	}
 	l.bySerial[sk] = int32(len(l.dacs))
-	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: prefixOf(dac), serial: sk})
+	l.dacs = append(l.dacs, issuedDAC{seq: e.Seq, dac: prefixOf(dac), serial: sk, batch: l.batches.issued(e.BatchID)})
 }
 
 // Manifest is a line manifest to reconcile: CSV with a header row. Columns
@@ -267,7 +279,7 @@ func field(rec []string, i int) string {
 func (l *ledger) unaccounted(r *Report) {
 	for i := range l.dacs {
 		d := &l.dacs[i]
-		if d.state == stateUnseen {
+		if d.state == stateUnseen && !l.batches.isAbandoned(d.batch) {
 			r.add(KindNotAccounted, d.seq, "", "dac serial %s is neither deployed in a manifest nor listed unused", trimSerial(d.serial))
 		}
 	}

@@ -86,11 +86,17 @@ type Report struct {
 	Refused          int64              `json:"refused"`
 	ProofsChecked    int                `json:"proofs_checked"`
 	Manifests        []ManifestSummary  `json:"manifests"`
-	Deployed         int64              `json:"deployed"`
-	Unused           int64              `json:"unused"`
-	Discrepancies    []Discrepancy      `json:"discrepancies"`
-	Omitted          int64              `json:"discrepancies_omitted"`
-	byKind           map[string]int64   // all discrepancies per kind, listed or not
+	// Reconciled is false when no manifest was given: no issued DAC was
+	// matched against a line manifest.
+	Reconciled bool `json:"reconciled"`
+	// Abandoned lists the ceremonies the officer abandoned, with the DACs
+	// they issued and never delivered: to be revoked.
+	Abandoned     []AbandonedBatch `json:"abandoned"`
+	Deployed      int64            `json:"deployed"`
+	Unused        int64            `json:"unused"`
+	Discrepancies []Discrepancy    `json:"discrepancies"`
+	Omitted       int64            `json:"discrepancies_omitted"`
+	byKind        map[string]int64 // all discrepancies per kind, listed or not
 }
 
 func newReport() *Report {
@@ -100,6 +106,7 @@ func newReport() *Report {
 		Batches:       map[string]*Counts{},
 		Products:      map[string]*Counts{},
 		Discrepancies: []Discrepancy{},
+		Abandoned:     []AbandonedBatch{},
 		byKind:        map[string]int64{},
 	}
 }
@@ -178,6 +185,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Manifests) > 0 {
 		p("reconciled: %d issued, %d deployed, %d listed unused\n", r.Issued, r.Deployed, r.Unused)
+	} else {
+		p("nothing was reconciled: no --manifest was given, so no issued DAC was matched against a line manifest\n")
+	}
+	for _, a := range r.Abandoned {
+		p("abandoned: batch %s (station %s) by %s at seq %d: %q; %d DACs issued, never delivered, listed for revocation\n",
+			a.BatchID, a.Station, a.Officer, a.Seq, a.Reason, a.Issued)
+		for _, s := range a.Serials {
+			p("  revoke %s\n", s)
+		}
 	}
 	if r.OK() {
 		p("OK: no discrepancies\n")

@@ -186,6 +186,32 @@ func (e *CeremonyFinished) validate() error {
 		checkIndex("refused", e.Refused), checkName("station", e.Station))
 }
 
+// MaxAbandonedSerials is how many serials a ceremony-abandoned entry lists
+// at most, so that it stays far below MaxEntrySize.
+const MaxAbandonedSerials = 1000
+
+func (e *CeremonyAbandoned) validate() error {
+	errs := []error{checkName("batch_id", e.BatchID), checkIndex("issued", e.Issued),
+		checkName("officer", e.Officer), checkName("reason", e.Reason), checkName("station", e.Station)}
+	switch {
+	case e.Serials == nil:
+		errs = append(errs, errors.New("serials: missing (an empty list when nothing was issued)"))
+	case e.Issued <= MaxAbandonedSerials && len(e.Serials) != e.Issued:
+		errs = append(errs, fmt.Errorf("serials: %d listed for %d issued DACs", len(e.Serials), e.Issued))
+	case e.Issued > MaxAbandonedSerials && len(e.Serials) != 0:
+		errs = append(errs, fmt.Errorf("serials: more than %d DACs are not listed in the entry", MaxAbandonedSerials))
+	}
+	for i, s := range e.Serials {
+		if err := checkSerial(s); err != nil {
+			errs = append(errs, fmt.Errorf("serials[%d]: %w", i, err))
+			break
+		}
+	}
+	return joinErrs(errs...)
+}
+
+func (e *LogAnchored) validate() error { return checkName("officer", e.Officer) }
+
 func (e *LogExported) validate() error {
 	if e.PreviousTreeSize < 0 {
 		return fmt.Errorf("previous_tree_size: negative (%d)", e.PreviousTreeSize)

@@ -120,10 +120,12 @@ func Verify(x *ExportDir, opts VerifyOptions) (*Report, error) {
 		v.checkProof(p)
 	}
 
+	v.led.unfinished(r)
 	for _, m := range opts.Manifests {
 		v.led.reconcileManifest(m, r)
 	}
 	if len(opts.Manifests) > 0 {
+		r.Reconciled = true
 		v.led.unaccounted(r)
 	}
 	if testHookVerified != nil {

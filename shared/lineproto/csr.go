@@ -1,6 +1,7 @@
 package lineproto
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -24,6 +25,9 @@ func (r *GenerateKeyResponse) CheckCSR() (*x509.CertificateRequest, error) {
 	pub, ok := csr.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {
 		return nil, fmt.Errorf("%w: key is not ecdsa p-256", ErrCSR)
+	}
+	if canon, err := x509.MarshalPKIXPublicKey(pub); err != nil || !bytes.Equal(canon, csr.RawSubjectPublicKeyInfo) {
+		return nil, fmt.Errorf("%w: subject public key info is not the canonical der of its key", ErrCSR)
 	}
 	if csr.SignatureAlgorithm != x509.ECDSAWithSHA256 {
 		return nil, fmt.Errorf("%w: signature algorithm %s, want ecdsa-with-SHA256", ErrCSR, csr.SignatureAlgorithm)

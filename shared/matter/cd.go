@@ -3,6 +3,8 @@ package matter
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/dacline/dacline/shared/mattertlv"
 )
 
 // Certification Declaration content limits (src/credentials/CertificationDeclaration.h).
@@ -81,34 +83,34 @@ func (c *CDContent) MarshalTLV() ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	var w tlvWriter
-	w.start(-1, tlvStructure)
-	w.uint(cdTagFormatVersion, uint64(c.FormatVersion))
-	w.uint(cdTagVendorID, uint64(c.VendorID))
-	w.start(cdTagProductIDArray, tlvArray)
+	var w mattertlv.Writer
+	w.StartStructure(mattertlv.Anonymous)
+	w.Uint(cdTagFormatVersion, uint64(c.FormatVersion))
+	w.Uint(cdTagVendorID, uint64(c.VendorID))
+	w.StartArray(cdTagProductIDArray)
 	for _, pid := range c.ProductIDs {
-		w.uint(-1, uint64(pid))
+		w.Uint(mattertlv.Anonymous, uint64(pid))
 	}
-	w.end()
-	w.uint(cdTagDeviceTypeID, uint64(c.DeviceTypeID))
-	w.str(cdTagCertificateID, []byte(c.CertificateID), true)
-	w.uint(cdTagSecurityLevel, uint64(c.SecurityLevel))
-	w.uint(cdTagSecurityInformation, uint64(c.SecurityInformation))
-	w.uint(cdTagVersionNumber, uint64(c.VersionNumber))
-	w.uint(cdTagCertificationType, uint64(c.CertificationType))
+	w.End()
+	w.Uint(cdTagDeviceTypeID, uint64(c.DeviceTypeID))
+	w.UTF8(cdTagCertificateID, c.CertificateID)
+	w.Uint(cdTagSecurityLevel, uint64(c.SecurityLevel))
+	w.Uint(cdTagSecurityInformation, uint64(c.SecurityInformation))
+	w.Uint(cdTagVersionNumber, uint64(c.VersionNumber))
+	w.Uint(cdTagCertificationType, uint64(c.CertificationType))
 	if c.HasDACOrigin {
-		w.uint(cdTagDACOriginVendorID, uint64(c.DACOriginVendorID))
-		w.uint(cdTagDACOriginProductID, uint64(c.DACOriginProductID))
+		w.Uint(cdTagDACOriginVendorID, uint64(c.DACOriginVendorID))
+		w.Uint(cdTagDACOriginProductID, uint64(c.DACOriginProductID))
 	}
 	if c.AuthorizedPAAs != nil {
-		w.start(cdTagAuthorizedPAAList, tlvArray)
+		w.StartArray(cdTagAuthorizedPAAList)
 		for _, skid := range c.AuthorizedPAAs {
-			w.str(-1, skid, false)
+			w.OctetString(mattertlv.Anonymous, skid)
 		}
-		w.end()
+		w.End()
 	}
-	w.end()
-	return w.buf, nil
+	w.End()
+	return w.Bytes(), nil
 }
 
 // ParseCDContent decodes CD TLV strictly: the elements in tag order with the
@@ -126,12 +128,12 @@ func ParseCDContent(tlv []byte) (*CDContent, error) {
 }
 
 func decodeCDContent(tlv []byte) (*CDContent, error) {
-	r := &tlvReader{in: tlv}
-	e, err := r.next()
+	r := cdReader{mattertlv.NewReader(tlv)}
+	e, err := r.Next()
 	if err != nil {
 		return nil, err
 	}
-	if e.typ != tlvStructure || e.tag != -1 {
+	if e.Type != mattertlv.TypeStructure || e.Tag != mattertlv.Anonymous {
 		return nil, fmt.Errorf("content is not an anonymous structure")
 	}
 	c := &CDContent{}
@@ -145,43 +147,43 @@ func decodeCDContent(tlv []byte) (*CDContent, error) {
 	}
 	c.VendorID = uint16(v)
 
-	e, err = r.next()
+	e, err = r.Next()
 	if err != nil {
 		return nil, fmt.Errorf("product_id_array: %w", err)
 	}
-	if e.tag != cdTagProductIDArray || e.typ != tlvArray {
-		return nil, fmt.Errorf("product_id_array: expected an array at context tag 2, found type 0x%02X at %s", e.typ, e.tagName())
+	if e.Tag != cdTagProductIDArray || e.Type != mattertlv.TypeArray {
+		return nil, fmt.Errorf("product_id_array: expected an array at context tag 2, found type 0x%02X at %s", e.Type, e.Tag)
 	}
 	c.ProductIDs = []uint16{}
 	for {
-		e, err = r.next()
+		e, err = r.Next()
 		if err != nil {
 			return nil, fmt.Errorf("product_id_array: %w", err)
 		}
-		if e.isEnd() {
+		if e.IsEnd() {
 			break
 		}
-		if e.tag != -1 || !e.isUint() || e.uval > 0xFFFF {
+		if e.Tag != mattertlv.Anonymous || !e.IsUint() || e.Uint > 0xFFFF {
 			return nil, fmt.Errorf("product_id_array: entry %d is not an anonymous 16-bit unsigned integer", len(c.ProductIDs))
 		}
 		if len(c.ProductIDs) == maxCDProductIDs {
 			return nil, fmt.Errorf("product_id_array: more than %d entries", maxCDProductIDs)
 		}
-		c.ProductIDs = append(c.ProductIDs, uint16(e.uval))
+		c.ProductIDs = append(c.ProductIDs, uint16(e.Uint))
 	}
 	if v, err = r.expectUint(cdTagDeviceTypeID, 0xFFFFFFFF, "device_type_id"); err != nil {
 		return nil, err
 	}
 	c.DeviceTypeID = uint32(v)
 
-	e, err = r.next()
+	e, err = r.Next()
 	if err != nil {
 		return nil, fmt.Errorf("certificate_id: %w", err)
 	}
-	if e.tag != cdTagCertificateID || !e.isUTF8() {
-		return nil, fmt.Errorf("certificate_id: expected a UTF-8 string at context tag 4, found %s", e.tagName())
+	if e.Tag != cdTagCertificateID || !e.IsUTF8() {
+		return nil, fmt.Errorf("certificate_id: expected a UTF-8 string at context tag 4, found %s", e.Tag)
 	}
-	c.CertificateID = string(e.data)
+	c.CertificateID = string(e.Data)
 
 	if v, err = r.expectUint(cdTagSecurityLevel, 0xFF, "security_level"); err != nil {
 		return nil, err
@@ -200,54 +202,54 @@ func decodeCDContent(tlv []byte) (*CDContent, error) {
 	}
 	c.CertificationType = uint8(v)
 
-	e, err = r.next()
+	e, err = r.Next()
 	if err != nil {
 		return nil, err
 	}
-	if e.tag == cdTagDACOriginVendorID {
-		if !e.isUint() || e.uval > 0xFFFF {
+	if e.Tag == cdTagDACOriginVendorID {
+		if !e.IsUint() || e.Uint > 0xFFFF {
 			return nil, fmt.Errorf("dac_origin_vendor_id: not a 16-bit unsigned integer")
 		}
-		c.HasDACOrigin, c.DACOriginVendorID = true, uint16(e.uval)
+		c.HasDACOrigin, c.DACOriginVendorID = true, uint16(e.Uint)
 		if v, err = r.expectUint(cdTagDACOriginProductID, 0xFFFF, "dac_origin_product_id"); err != nil {
 			return nil, err
 		}
 		c.DACOriginProductID = uint16(v)
-		if e, err = r.next(); err != nil {
+		if e, err = r.Next(); err != nil {
 			return nil, err
 		}
-	} else if e.tag == cdTagDACOriginProductID {
+	} else if e.Tag == cdTagDACOriginProductID {
 		return nil, fmt.Errorf("dac_origin_product_id without dac_origin_vendor_id")
 	}
-	if e.tag == cdTagAuthorizedPAAList {
-		if e.typ != tlvArray {
+	if e.Tag == cdTagAuthorizedPAAList {
+		if e.Type != mattertlv.TypeArray {
 			return nil, fmt.Errorf("authorized_paa_list: not an array")
 		}
 		c.AuthorizedPAAs = [][]byte{}
 		for {
-			if e, err = r.next(); err != nil {
+			if e, err = r.Next(); err != nil {
 				return nil, fmt.Errorf("authorized_paa_list: %w", err)
 			}
-			if e.isEnd() {
+			if e.IsEnd() {
 				break
 			}
-			if e.tag != -1 || !e.isBytes() {
+			if e.Tag != mattertlv.Anonymous || !e.IsOctetString() {
 				return nil, fmt.Errorf("authorized_paa_list: entry %d is not an anonymous octet string", len(c.AuthorizedPAAs))
 			}
 			if len(c.AuthorizedPAAs) == maxCDAuthorizedPAAs {
 				return nil, fmt.Errorf("authorized_paa_list: more than %d entries", maxCDAuthorizedPAAs)
 			}
-			c.AuthorizedPAAs = append(c.AuthorizedPAAs, append([]byte(nil), e.data...))
+			c.AuthorizedPAAs = append(c.AuthorizedPAAs, append([]byte(nil), e.Data...))
 		}
-		if e, err = r.next(); err != nil {
+		if e, err = r.Next(); err != nil {
 			return nil, err
 		}
 	}
-	if !e.isEnd() {
-		return nil, fmt.Errorf("unexpected element at %s after certification_type", e.tagName())
+	if !e.IsEnd() {
+		return nil, fmt.Errorf("unexpected element at %s after certification_type", e.Tag)
 	}
-	if len(r.in) != 0 {
-		return nil, fmt.Errorf("%d bytes after the content structure", len(r.in))
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%d bytes after the content structure", r.Len())
 	}
 	return c, nil
 }

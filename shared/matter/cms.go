@@ -265,11 +265,17 @@ func (cd *CD) Verify(signerCert *x509.Certificate) error {
 }
 
 // VerifyKey checks the CD signature with a known key (such as one of the
-// CSA signing keys) without a certificate.
+// CSA signing keys) without a certificate. A CD under a published test CD
+// signing key is accepted only as a development CD (certification_type 0),
+// as the SDK's commissioners do, whoever names that key as the signer.
 func (cd *CD) VerifyKey(pub *ecdsa.PublicKey) error {
 	digest := sha256.Sum256(cd.RawContent)
 	if pub == nil || !ecdsa.VerifyASN1(pub, digest[:], cd.Signature) {
 		return ruleErr("cd", "signature", "CD signature does not verify with the signer key")
+	}
+	if name := testCDSigner(cd.SignerKeyID, pub); name != "" && cd.Content.CertificationType != CertificationTypeDev {
+		return ruleErr("cd", "testSignerNotDevelopment", "CD has certification_type %d but is signed by the published test key %q; commissioners accept that key only on development CDs (certification_type 0)",
+			cd.Content.CertificationType, name)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package matter
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -27,9 +28,11 @@ type CSR struct {
 
 // ParseDACCSR parses and checks a PKCS#10 DAC CSR in DER: at most MaxCSRDER
 // bytes with no trailing data, version 1, an EC P-256 key, ecdsa-with-SHA256,
-// and a signature that verifies with the CSR's own key (proof of possession).
-// Failures are *RuleError with rules "csr.size", "csr.parse", "csr.version",
-// "csr.publicKey", "csr.signatureAlgorithm" and "csr.signature".
+// the key's SubjectPublicKeyInfo in canonical DER (x509.MarshalPKIXPublicKey's
+// bytes), and a signature that verifies with the CSR's own key (proof of
+// possession). Failures are *RuleError with rules "csr.size", "csr.parse",
+// "csr.version", "csr.publicKey", "csr.spki", "csr.signatureAlgorithm" and
+// "csr.signature".
 func ParseDACCSR(der []byte) (*CSR, error) {
 	if len(der) == 0 {
 		return nil, ruleErr("csr", "parse", "CSR is empty")
@@ -47,6 +50,15 @@ func ParseDACCSR(der []byte) (*CSR, error) {
 	pub, ok := req.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {
 		return nil, ruleErr("csr", "publicKey", "CSR public key is %s, a DAC key must be EC P-256", describeKey(req.PublicKey))
+	}
+	// One key, one encoding: the SPKI digest names the key everywhere (the
+	// appliance's one-DAC-per-key index, the station's duplicate check, the
+	// digest a module reports, the DAC's own SPKI), so a key written any
+	// other way (a parameter after the curve OID, bytes after the BIT
+	// STRING, all of which crypto/x509 reads) would be a second key to
+	// every one of those checks (issue 12, item 2).
+	if canon, err := x509.MarshalPKIXPublicKey(pub); err != nil || !bytes.Equal(canon, req.RawSubjectPublicKeyInfo) {
+		return nil, ruleErr("csr", "spki", "CSR SubjectPublicKeyInfo (%d bytes) is not the canonical DER of its P-256 key (%d bytes)", len(req.RawSubjectPublicKeyInfo), len(canon))
 	}
 	if req.SignatureAlgorithm != x509.ECDSAWithSHA256 {
 		return nil, ruleErr("csr", "signatureAlgorithm", "CSR is signed with %s, ecdsa-with-SHA256 required", req.SignatureAlgorithm)

@@ -69,9 +69,17 @@ func describeKey(pub any) string {
 }
 
 // checkExtensions enforces basicConstraints, keyUsage, SKID and AKID.
-// Other extensions (EKU, AIA, SAN, CDP, ...) are tolerated as in the SDK.
+// Other extensions (EKU, AIA, SAN, CDP, ...) are tolerated as in the SDK,
+// unless critical and unrecognized.
 func checkExtensions(cert *x509.Certificate, typ CertType) error {
 	p := typ.String()
+	// RFC 5280 §4.2: a certificate-using system MUST reject a certificate
+	// with a critical extension it does not recognize. The SDK's verifier
+	// (OpenSSL / mbedTLS X.509 path validation) does; crypto/x509 lists
+	// what it did not process in UnhandledCriticalExtensions.
+	if len(cert.UnhandledCriticalExtensions) > 0 {
+		return ruleErr(p, "extension.unknownCritical", "extension %s is marked critical and not recognized (RFC 5280 §4.2)", cert.UnhandledCriticalExtensions[0])
+	}
 	var bc, ku, skid, akid *bool
 	for _, e := range cert.Extensions {
 		crit := e.Critical

@@ -12,6 +12,7 @@ import (
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/shared/clirun"
+	"github.com/dacline/dacline/shared/storecheck"
 )
 
 // pinFileFlag is the only way to name a PIN on the command line: a file, never
@@ -41,7 +42,29 @@ func openHome(c *cli.Context) (*home.Home, error) {
 //	if err != nil { return err }
 //	defer h.Close()
 //	defer u.Close()
+//
+// Before it returns it proves the home's audit log is not older than the
+// token's anchor (home.Unlocked.CheckAnchor): every command that signs or
+// appends goes through here, so a home restored from an older backup is
+// refused before anything is signed. Only the commands that inspect or
+// repair such a home use unlockApplianceUnchecked.
 func unlockAppliance(c *cli.Context) (*home.Home, *home.Unlocked, error) {
+	h, u, err := unlockApplianceUnchecked(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := u.CheckAnchor(); err != nil {
+		u.Close()
+		h.Close()
+		return nil, nil, anchorHint(err)
+	}
+	return h, u, nil
+}
+
+// unlockApplianceUnchecked is unlockAppliance without the anchor check: for
+// status, identity and the log restore commands, which must work on a
+// restored home.
+func unlockApplianceUnchecked(c *cli.Context) (*home.Home, *home.Unlocked, error) {
 	h, err := openHome(c)
 	if err != nil {
 		return nil, nil, err
@@ -85,6 +108,11 @@ func withHints(err error) error {
 		{home.ErrNoPAA, "create a development PAA with 'appliance paa create-test --vid FFF1', or pass --paa FILE"},
 		{home.ErrNoPAI, "install a PAI first: 'appliance pai create-test' (test vendor IDs) or 'appliance pai import'"},
 		{home.ErrPAIKeyMismatch, "the PAA must issue the PAI for the request made by 'appliance pai csr' on this appliance"},
+		{home.ErrKilledInitElsewhere, "run 'appliance init' again with the --hsm-module and --token the killed run used, so that it can remove what it left there"},
+		{hsm.ErrLabelExists, "keys with dacline's labels are already on this token and no killed init of this home recorded them: another appliance uses this token; use another token (--token), or, if no appliance uses it, delete the dacline-* objects with the token's tools"},
+		{storecheck.ErrMissing, storeLostHint},
+		{storecheck.ErrEmpty, storeLostHint},
+		{storecheck.ErrDamaged, storeLostHint},
 		{os.ErrExist, "outputs are never overwritten: choose another path or remove the file"},
 	}
 	for _, h := range hints {
@@ -94,6 +122,10 @@ func withHints(err error) error {
 	}
 	return err
 }
+
+// storeLostHint is the fix for a missing, empty or damaged appliance.db.
+const storeLostHint = "do not delete it or run init again: stop, copy the home aside, and restore appliance.db " +
+	"(or the whole appliance home) from the latest backup; see 'Backup and restore' in docs/security-officer.md"
 
 // parseID parses a vendor or product ID given as 4 hex digits (optionally 0x).
 func parseID(flag, s string) (uint16, error) {

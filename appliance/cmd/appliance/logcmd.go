@@ -37,6 +37,8 @@ func logCommand() *cli.Command {
 				Flags:  []cli.Flag{pinFileFlag, &cli.StringFlag{Name: "out", Usage: "write the bundle into `DIR` (e.g. the USB stick)"}},
 				Action: logExport,
 			},
+			logRestoreCommand(),
+			logAnchorCommand(),
 		},
 	}
 }
@@ -120,7 +122,7 @@ func logExport(c *cli.Context) error {
 	}
 	defer h.Close()
 	defer u.Close()
-	lg, err := applog.OpenInHome(h.DB(), h.Dir())
+	lg, err := u.AuditLog()
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,6 @@ func commands() []*cli.Command {
 		stationCommand(),
 		logCommand(), auditCommand(),
 		certCommand(), cdCommand(),
-		signCommand(), policyCommand(),
+		signCommand(), ceremonyCommand(), policyCommand(),
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	applog "github.com/dacline/dacline/appliance/auditlog"
 	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/enrollment"
 	"github.com/dacline/dacline/appliance/issuance"
@@ -85,7 +84,7 @@ func signAction(c *cli.Context) error {
 	if err := issuance.InitDB(h.DB()); err != nil {
 		return err
 	}
-	lg, err := applog.OpenInHome(h.DB(), h.Dir())
+	lg, err := u.AuditLog() // checkpoints refuse a log behind the token's anchor and move it on
 	if err != nil {
 		return err
 	}
@@ -212,6 +211,8 @@ func signHint(err error) error {
 		{ceremony.ErrStationNotInPolicy, "add the station to the policy and install it with 'appliance policy set FILE'"},
 		{ceremony.ErrBatchTooLarge, "ask the station for smaller batches, or raise max_batch_size in the policy"},
 		{ceremony.ErrQuotaExceeded, "the station's max_dacs in the policy is reached; raise it with 'appliance policy set FILE' if that is intended"},
+		{ceremony.ErrAbandoned, "an abandoned batch is never signed: the station exports its modules in a new batch ('lineclient batch export')"},
+		{ceremony.ErrRestoredCeremony, "this batch was signed before the home was restored (docs/security-officer.md, \"Backup and restore\"): if its return bundle was never delivered, abandon it ('appliance ceremony abandon BATCH-ID') and have the station export a new batch"},
 		{ceremony.ErrPolicyChanged, "restore the policy the ceremony started under to finish this batch ('appliance policy set FILE')"},
 		{ceremony.ErrOutputExists, "move the file away or write to another directory with --out"},
 		{bundle.ErrUnknownSender, "enroll the station first ('appliance station enroll BUNDLE'), or check it is not revoked"},

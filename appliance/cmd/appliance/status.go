@@ -20,7 +20,7 @@ func statusCommand() *cli.Command {
 			if err := clirun.Args(c); err != nil {
 				return err
 			}
-			h, u, err := unlockAppliance(c)
+			h, u, err := unlockApplianceUnchecked(c)
 			if err != nil {
 				return err
 			}
@@ -64,6 +64,13 @@ func printStatus(st *home.Status) {
 		printf("%-14s %s\n", c.name, c.cert.Subject)
 		printf("%-14s %s .. %s (%s)\n", "", c.cert.NotBefore.Format(time.RFC3339), c.cert.NotAfter.Format(time.RFC3339), valid)
 	}
+	if a := st.LogAnchor; a != nil {
+		if a.OK {
+			printf("log anchor     OK: the log has %d entries, the token's anchor %d\n", a.LogSize, a.AnchoredSize)
+		} else {
+			printf("log anchor     REFUSED: %s (see \"Backup and restore\" in the security officer runbook)\n", a.Problem)
+		}
+	}
 }
 
 // attrString lists the attributes as pkcs11-tool does.
@@ -79,6 +86,10 @@ func attrString(typ string, a hsm.KeyAttributes) string {
 	add(a.Extractable, "EXTRACTABLE")
 	add(a.NeverExtractable, "never extractable")
 	add(a.Local, "local")
+	add(a.Modifiable == hsm.ReportedFalse, "not modifiable")
+	add(a.Modifiable == hsm.ReportedTrue, "MODIFIABLE")
+	add(a.Copyable == hsm.ReportedFalse, "not copyable")
+	add(a.Copyable == hsm.ReportedTrue, "COPYABLE")
 	var usage []string
 	for _, u := range []struct {
 		ok   bool

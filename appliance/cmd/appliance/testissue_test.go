@@ -65,7 +65,8 @@ func testIssue(args []string) error {
 			entries = append(entries, &auditlog.DACIssued{BatchID: batch, DACSHA256: sum("dac", batch, i), Index: i,
 				PID: 0x8000, Serial: auditlog.SerialHex(serial), SPKISHA256: sum("spki", batch, i), Station: station, VID: 0xFFF1})
 		}
-		entries = append(entries, &auditlog.CeremonyFinished{BatchID: batch, Issued: n, Station: station})
+		entries = append(entries, &auditlog.BundleWritten{BatchID: batch, BundleSHA256: fmt.Sprintf("%064x", n), FileName: batch + ".dac-batch"},
+			&auditlog.CeremonyFinished{BatchID: batch, Issued: n, Station: station})
 		for _, e := range entries {
 			if _, err := l.AppendTx(tx, e); err != nil {
 				return err

@@ -10,8 +10,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/lineclient/stationhome"
 	"github.com/dacline/dacline/shared/clirun"
+	"github.com/dacline/dacline/shared/storecheck"
 )
 
 func initCommand() *cli.Command {
@@ -142,6 +144,10 @@ func openHome(c *cli.Context) (*stationhome.Home, error) {
 		return nil, clirun.WithHint(err, "run 'lineclient init --appliance appliance.id --vid VID --pid PID' first")
 	case errors.Is(err, stationhome.ErrInUse):
 		return nil, clirun.WithHint(err, "another lineclient is running on this home; wait for it or stop it")
+	case errors.Is(err, storecheck.ErrMissing), errors.Is(err, storecheck.ErrEmpty):
+		return nil, clirun.WithHint(err, "%s", storeLostHint)
+	case errors.Is(err, storecheck.ErrDamaged):
+		return nil, clirun.WithHint(err, "%s", station.RecoveryHint)
 	case errors.Is(err, stationhome.ErrPermissions):
 		return nil, clirun.WithHint(err, "chmod 0700 the home and 0600 its key files")
 	}

@@ -35,7 +35,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(),
-		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(),
+		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
 		espCommand(), moduleCommand(),
 	}
 }

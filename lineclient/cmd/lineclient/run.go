@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -118,6 +119,9 @@ func runCommand() *cli.Command {
 			tot, err := r.Run(ctx, stop)
 			close(done)
 			disp.Final(tot)
+			if errors.Is(err, syscall.ENOSPC) {
+				return clirun.WithHint(err, "the station's disk is full: free space on the disk of the station home, then run `lineclient run` again; every module resumes where its record says")
+			}
 			return err
 		},
 	}

@@ -11,5 +11,8 @@ func scriptSetup(env *testscript.Env) error {
 	if err := writeCDFixture(env); err != nil {
 		return err
 	}
+	if err := writeTestKeyCDFixture(env); err != nil {
+		return err
+	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dacline/dacline/lineclient/sim"
+	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/clirun"
 )
 
@@ -28,8 +29,9 @@ func simCommand() *cli.Command {
 			"stopped or killed station polls nothing, and its modules stay on their jigs.\n" +
 			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "count", Usage: "number of jigs (pseudo-terminals), 1..256", Required: true},
-			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.IntFlag{Name: "count", Usage: fmt.Sprintf("number of jigs (pseudo-terminals), 1..%d", transport.MaxPorts), Required: true},
+			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file and one 4 MiB flash image (flash-<mac>.bin) per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "key-storage", Usage: "where new modules keep their DAC key: plaintext (in esp_secure_cert), efuse or derived (docs/esp32.md)", Value: "plaintext"},
 			&cli.StringFlag{Name: "timing", Usage: "real (keygen ~300 ms, 115200 baud, eFuse burns) or fast", Value: "real"},
 			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
@@ -68,8 +70,8 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 		return sim.Options{}, clirun.Usage("--faults: %v", err)
 	}
 	n := c.Int("count")
-	if n < 1 || n > 256 {
-		return sim.Options{}, clirun.Usage("--count %d: want 1..256", n)
+	if n < 1 || n > transport.MaxPorts {
+		return sim.Options{}, clirun.Usage("--count %d: want 1..%d", n, transport.MaxPorts)
 	}
 	k := c.Int("modules-per-jig")
 	if k < 1 {
@@ -80,7 +82,12 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 	}
 	opts := sim.Options{
 		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), StateDir: c.String("state"),
-		Timing: timing, Faults: faults, Seed: c.Uint64("seed"),
+		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), KeyStorage: c.String("key-storage"),
+	}
+	switch opts.KeyStorage {
+	case sim.KeyPlaintext, sim.KeyEFuse, sim.KeyDerived:
+	default:
+		return sim.Options{}, clirun.Usage("--key-storage %q: want plaintext, efuse or derived", opts.KeyStorage)
 	}
 	if c.Bool("verbose") {
 		opts.Logf = func(format string, args ...any) {

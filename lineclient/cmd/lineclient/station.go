@@ -10,6 +10,7 @@ import (
 	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/lineclient/stationhome"
 	"github.com/dacline/dacline/shared/clirun"
+	"github.com/dacline/dacline/shared/storecheck"
 )
 
 // openStation opens the station home and its state store. A state file that
@@ -24,6 +25,10 @@ func openStation(c *cli.Context) (*stationhome.Home, *station.Store, error) {
 			return nil, nil, clirun.WithHint(err, "run 'lineclient init --appliance appliance.id --vid V --pid P' first, or set --home / DACLINE_HOME")
 		case errors.Is(err, stationhome.ErrInUse):
 			return nil, nil, clirun.WithHint(err, "another lineclient (run, batch, status) is using this station; wait for it or stop it")
+		case errors.Is(err, storecheck.ErrMissing), errors.Is(err, storecheck.ErrEmpty):
+			return nil, nil, clirun.WithHint(err, "%s", storeLostHint)
+		case errors.Is(err, storecheck.ErrDamaged):
+			return nil, nil, clirun.WithHint(err, "%s", station.RecoveryHint)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 			errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
 			return nil, nil, clirun.WithHint(fmt.Errorf("%w: %v", station.ErrCorrupt, err), "%s", station.RecoveryHint)
@@ -40,6 +45,11 @@ func openStation(c *cli.Context) (*stationhome.Home, *station.Store, error) {
 	}
 	return h, st, nil
 }
+
+// storeLostHint is the fix for a missing or emptied station.db.
+const storeLostHint = "do not delete the home or run init again: station.db is the only record of which modules hold " +
+	"which keys and DACs; stop every lineclient process and restore station.db (or the whole station home) from the " +
+	"latest backup; modules re-identify on the jig and are reconciled against the restored records"
 
 // product returns the station's VID and PID.
 func product(h *stationhome.Home) (vid, pid uint16, err error) {
