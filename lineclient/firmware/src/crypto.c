@@ -75,6 +75,8 @@ static mbedtls_ecp_keypair *keypair(struct dl_crypto *c) { return mbedtls_pk_ec(
 int dl_key_generate(struct dl_crypto *c, uint8_t scalar_out[DL_SCALAR_LEN])
 {
 	c->has_key = 0;
+	if (keypair(c) == NULL)
+		return DL_ERR_CRYPTO;
 	if (mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, keypair(c), mbedtls_ctr_drbg_random,
 				&c->drbg) != 0)
 		return DL_ERR_CRYPTO;
@@ -89,6 +91,8 @@ int dl_key_from_scalar(struct dl_crypto *c, const uint8_t scalar[DL_SCALAR_LEN])
 {
 	mbedtls_ecp_keypair *kp = keypair(c);
 	c->has_key = 0;
+	if (kp == NULL)
+		return DL_ERR_CRYPTO;
 	if (mbedtls_ecp_read_key(MBEDTLS_ECP_DP_SECP256R1, kp, scalar, DL_SCALAR_LEN) != 0)
 		return DL_ERR_CRYPTO;
 	if (mbedtls_ecp_mul(&kp->DL_PRIV(grp), &kp->DL_PRIV(Q), &kp->DL_PRIV(d),
@@ -111,9 +115,12 @@ int dl_key_from_sec1(struct dl_crypto *c, const uint8_t *der, size_t n)
 #endif
 	if (r != 0 || mbedtls_pk_get_type(&c->pk) != MBEDTLS_PK_ECKEY ||
 	    keypair(c)->DL_PRIV(grp).id != MBEDTLS_ECP_DP_SECP256R1) {
+		/* An empty EC context again, for a later keygen. Should that fail
+		 * too, keypair() is NULL and every key function refuses. */
 		mbedtls_pk_free(&c->pk);
 		mbedtls_pk_init(&c->pk);
-		(void)mbedtls_pk_setup(&c->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+		if (mbedtls_pk_setup(&c->pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+			c->has_key = 0;
 		return DL_ERR_CRYPTO;
 	}
 	c->has_key = 1;
