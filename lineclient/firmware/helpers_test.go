@@ -84,6 +84,9 @@ func buildFirmware(t testing.TB) string {
 			// e.g. "-O1 -g -fsanitize=address,undefined": the host program under the sanitizers
 			args = append(args, "CFLAGS="+cflags)
 		}
+		if tree := os.Getenv("DACLINE_FW_MBEDTLS"); tree != "" {
+			args = append(args, "MBEDTLS="+tree) // an mbedTLS source tree (e.g. 3.6) instead of the system's
+		}
 		cmd := exec.Command("make", args...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = err.Error() + "\n" + string(out)
