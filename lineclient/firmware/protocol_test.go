@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/dacline/dacline/lineclient/esp/factorydata"
+	"github.com/dacline/dacline/lineclient/esp/securecert"
 	"github.com/dacline/dacline/lineclient/internal/linetest"
 	"github.com/dacline/dacline/shared/lineproto"
 )
@@ -114,6 +117,7 @@ func TestProtocolLifecycle(t *testing.T) {
 	if err := lineproto.VerifyAttestation(items[lineproto.ItemDAC], nonce, at); err != nil {
 		t.Fatal(err)
 	}
+	sameImagesAsGo(t, dir, items)
 	if _, err := c.Lock(cx, lineproto.LockSecureBoot); lineproto.StatusOf(err) != lineproto.StatusLockOrder {
 		t.Fatalf("lock step 2 first: %v, want LOCK_ORDER", err)
 	}
@@ -153,5 +157,37 @@ func TestProtocolLifecycle(t *testing.T) {
 	}
 	if _, err := c2.Identify(cx); err != nil {
 		t.Fatalf("identify after reboot: %v", err)
+	}
+}
+
+// sameImagesAsGo compares the C module's partitions byte for byte with what
+// the Go implementation of the same formats (lineclient/esp/factorydata,
+// written separately) makes from the same items: fctry whole, and
+// esp_secure_cert after the module's own key entries.
+func sameImagesAsGo(t *testing.T, dir string, items map[lineproto.Item][]byte) {
+	t.Helper()
+	img, err := os.ReadFile(filepath.Join(dir, "flash.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := factorydata.NVS(factorydata.Items(items))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img[0x3E0000 : 0x3E0000+len(want)]; !bytes.Equal(got, want) {
+		t.Errorf("fctry differs from lineclient/esp/factorydata.NVS of the same items")
+	}
+	sc := img[0xD000 : 0xD000+securecert.PartitionSize]
+	p, err := securecert.Parse(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []securecert.Entry{p.Entries[0]}
+	want, err = factorydata.SecureCert(keys, items[lineproto.ItemDAC], items[lineproto.ItemPAI])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sc[:len(want)], want) || sc[len(want)] != 0xFF {
+		t.Errorf("esp_secure_cert differs from lineclient/esp/factorydata.SecureCert of the same key entry and certificates")
 	}
 }
