@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests; gcc, make, libmbedtls-dev and clang for the C firmware); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests; gcc, make, libmbedtls-dev, clang and its libFuzzer runtime for the C firmware); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -25,9 +25,10 @@ setup:
     command -v make >/dev/null || missing+=(make)
     [ -e /usr/include/mbedtls/version.h ] || missing+=(libmbedtls-dev)
     command -v clang >/dev/null || missing+=(clang)
+    compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null || missing+=(libclang-rt-dev)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, gcc, make, libmbedtls-dev, clang present"
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, gcc, make, libmbedtls-dev, clang, libclang-rt-dev present"
         exit 0
     fi
     sudo=""
