@@ -27,11 +27,13 @@ static struct dl_module module; /* the one module context */
 
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
+static const char usage_text[] =
+	"usage: dacline-module --state DIR [--mac XX:XX:XX:XX:XX:XX | --chip-id XXXXXXXXXXXX]\n"
+	"                      [--key-storage plaintext|efuse|derived] [--chip-model NAME]\n";
+
 static int usage(const char *msg)
 {
-	fprintf(stderr, "dacline-module: error: %s\n"
-			"usage: dacline-module --state DIR [--mac XX:XX:XX:XX:XX:XX | --chip-id XXXXXXXXXXXX]\n"
-			"                      [--key-storage plaintext|efuse|derived] [--chip-model NAME]\n", msg);
+	fprintf(stderr, "dacline-module: error: %s\n%s", msg, usage_text);
 	return 2;
 }
 
@@ -72,15 +74,23 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0)
-			return usage("help requested"), -1;
-		if (v == NULL)
-			return usage("a flag needs a value"), -1;
+		if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		char msg[160];
+		if (v == NULL) {
+			snprintf(msg, sizeof msg, "%s needs a value", f);
+			return usage(msg), -1;
+		}
 		i++;
 		if (strcmp(f, "--state") == 0)
 			a->state = v;
-		else if (strcmp(f, "--chip-model") == 0 && strlen(v) >= 1 && strlen(v) <= 32)
+		else if (strcmp(f, "--chip-model") == 0) {
+			if (strlen(v) < 1 || strlen(v) > 32)
+				return usage("--chip-model wants 1 to 32 characters"), -1;
 			a->model = v;
+		}
 		else if (strcmp(f, "--mac") == 0 || strcmp(f, "--chip-id") == 0) {
 			if (parse_mac(v, a->mac) != 0)
 				return usage("--mac/--chip-id wants 12 hex digits (e.g. 02:DA:C1:00:00:01)"), -1;
@@ -95,8 +105,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			else
 				return usage("--key-storage wants plaintext, efuse or derived"), -1;
 		} else {
-			fprintf(stderr, "dacline-module: error: unknown flag %s\n", f);
-			return usage("see usage"), -1;
+			snprintf(msg, sizeof msg, "unknown flag %s", f);
+			return usage(msg), -1;
 		}
 	}
 	if (a->state == NULL)
@@ -148,8 +158,9 @@ int main(int argc, char **argv)
 	char why[512], path[256];
 	int fresh = 0;
 	a.model = "ESP32-C3";
-	if (parse_args(argc, argv, &a) != 0)
-		return 2;
+	int pa = parse_args(argc, argv, &a);
+	if (pa != 0)
+		return pa > 0 ? 0 : 2; /* --help: 0; bad usage: 2 */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
