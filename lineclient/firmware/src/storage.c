@@ -352,8 +352,11 @@ int dl_store_boot(struct dl_store *st, struct dl_crypto *c)
 	take_certs(st, e, n);
 	if ((r = hal_flash_read(DL_FCTRY_ADDR, st->nvs, sizeof st->nvs)) != DL_OK)
 		return r;
-	if (dl_nvs_page_valid(st->nvs) && (r = dl_factory_load(st->nvs, sizeof st->nvs, &st->items)) != DL_OK)
-		return r;
+	if (dl_nvs_page_valid(st->nvs) && dl_factory_load(st->nvs, sizeof st->nvs, &st->items) != DL_OK) {
+		/* Not what this firmware writes (its writes are crash-safe): factory data
+		 * left by other tools counts as absent, and the next commit rebuilds fctry. */
+		st->items.mask &= (uint16_t)(1u << (DL_ITEM_DAC - 1) | 1u << (DL_ITEM_PAI - 1));
+	}
 	/* Repair what a power cut left half done (a torn append, a missing INTEGRITY). */
 	if ((r = write_sc(st)) != DL_OK)
 		return r;

@@ -7,6 +7,7 @@
 #include "efuse.h"
 #include "hal_mem.h"
 #include "module.h"
+#include "nvs.h"
 #include "tlv.h"
 #include "unit.h"
 
@@ -176,6 +177,29 @@ void test_protocol(void)
 	echo[8] = 1; /* body length ≠ bytes present: dropped */
 	echo[2] = 0;
 	CHECK_EQ(dl_module_handle_payload(&mod, echo, sizeof echo, out, sizeof out), 0);
+}
+
+/* Factory data this firmware did not write (another tool's CSV) does not stop
+ * the module: its items count as absent, and the next commit rebuilds fctry. */
+void test_foreign_factory_data(void)
+{
+	static uint8_t page[2 * DL_NVS_PAGE];
+	struct dl_nvs_writer w;
+	fresh_chip(DL_KEY_PLAINTEXT);
+	CHECK_EQ(simple(DL_T_GENERATE_KEY, 1, NULL, 0), DL_S_OK);
+	dl_nvs_begin(&w, page, sizeof page);
+	dl_nvs_namespace(&w, "chip-factory");
+	dl_nvs_string(&w, "discriminator", "3840", 4); /* a string where this firmware writes a u32 */
+	dl_nvs_int(&w, "vendor-id", DL_NVS_U32, 0xFFF1);
+	CHECK_EQ(dl_nvs_finish(&w), 1);
+	memcpy(hal_mem_flash + DL_FCTRY_ADDR, page, DL_NVS_PAGE);
+	power_on(DL_KEY_PLAINTEXT);
+	CHECK(mod.crypto.has_key);
+	CHECK_EQ(mod.store.items.mask, 0);
+	uint8_t v[2] = {0x0F, 0x00};
+	CHECK_EQ(dl_store_commit(&mod.store, DL_ITEM_DISCRIMINATOR, v, 2), DL_OK);
+	power_on(DL_KEY_PLAINTEXT);
+	CHECK_EQ(mod.store.items.mask, 1u << (DL_ITEM_DISCRIMINATOR - 1));
 }
 
 void test_key_variants(void)

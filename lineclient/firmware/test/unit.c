@@ -43,6 +43,7 @@ int main(int argc, char **argv)
 		{"product-info checks", test_product_info},
 		{"protocol rules", test_protocol},
 		{"key storage variants", test_key_variants},
+		{"foreign factory data", test_foreign_factory_data},
 		{"power cuts in storage", test_power_cuts},
 	};
 	testdata = argc > 1 ? argv[1] : "testdata";
