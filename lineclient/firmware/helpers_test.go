@@ -44,17 +44,6 @@ func requireToolchain(t testing.TB) {
 	testenv.RequireFile(t, "/usr/include/mbedtls/version.h", "mbedTLS headers (libmbedtls-dev)")
 }
 
-// requiredItemsDefs: the firmware requires FLASH-CONTRACT's vendor-id and
-// product-id before LOCK; a host codec that does not know those items yet
-// (lineproto before the ESP-formats change) gets a build that requires the
-// protocol's nine.
-func requiredItemsDefs() string {
-	if lineproto.Item(0x0A).Known() {
-		return ""
-	}
-	return "-DDL_REQUIRED_ITEMS=0x1FF"
-}
-
 // TestMain removes what the tests built once for all of them.
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -78,8 +67,7 @@ func buildFirmware(t testing.TB) string {
 			return
 		}
 		buildDir = dir
-		args := []string{"-s", "-C", firmwareDir(t), "BIN=" + dir, "BUILD=" + filepath.Join(dir, "obj"),
-			"DEFS=" + requiredItemsDefs()}
+		args := []string{"-s", "-C", firmwareDir(t), "BIN=" + dir, "BUILD=" + filepath.Join(dir, "obj")}
 		if cflags := os.Getenv("DACLINE_FW_CFLAGS"); cflags != "" {
 			// e.g. "-O1 -g -fsanitize=address,undefined": the host program under the sanitizers
 			args = append(args, "CFLAGS="+cflags)
