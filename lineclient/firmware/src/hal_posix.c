@@ -190,24 +190,49 @@ static int fail(char *why, size_t cap, const char *what, const char *path)
 	return DL_ERR_STATE;
 }
 
-static int create_blank(const char *flash, const char *efuse, char *why, size_t cap)
+/* Writes n bytes of fill (and, at offset at, the len bytes of extra) into a new file path. */
+static int write_new(const char *path, uint8_t fill, off_t n, const uint8_t *extra, off_t at, size_t len)
 {
-	uint8_t sector[HAL_FLASH_SECTOR], pt[0xC00], fuses[EFUSE_SIZE] = {0};
-	int fd = open(flash, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	uint8_t block[HAL_FLASH_SECTOR];
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
+		return -1;
+	memset(block, fill, sizeof block);
+	for (off_t off = 0; off < n; off += (off_t)sizeof block) {
+		size_t k = n - off < (off_t)sizeof block ? (size_t)(n - off) : sizeof block;
+		if (pwrite(fd, block, k, off) != (ssize_t)k)
+			return close(fd), -1;
+	}
+	if ((extra && pwrite(fd, extra, len, at) != (ssize_t)len) || fsync(fd) != 0)
+		return close(fd), -1;
+	return close(fd);
+}
+
+/* A blank module: eFuses all 0, flash erased with the partition table at
+ * 0x8000. Both are written under temporary names and renamed, flash.bin
+ * last: its presence means the chip exists, so a cut during the creation
+ * leaves no half-made chip (the next start makes it again). */
+static int create_blank(const char *dir, const char *flash, const char *efuse, char *why, size_t cap)
+{
+	char tmp[4200];
+	uint8_t pt[0xC00];
+	int dfd;
+	if (dl_partition_table(pt) != DL_OK) {
+		snprintf(why, cap, "partition table: md5 unavailable");
+		return DL_ERR_STATE;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", efuse);
+	if (write_new(tmp, 0x00, EFUSE_SIZE, NULL, 0, 0) != 0 || rename(tmp, efuse) != 0)
+		return fail(why, cap, "create", efuse);
+	snprintf(tmp, sizeof tmp, "%s.tmp", flash);
+	if (write_new(tmp, 0xFF, HAL_FLASH_SIZE, pt, DL_PART_TABLE_ADDR, sizeof pt) != 0 || rename(tmp, flash) != 0)
 		return fail(why, cap, "create", flash);
-	memset(sector, 0xFF, sizeof sector);
-	for (off_t off = 0; off < HAL_FLASH_SIZE; off += HAL_FLASH_SECTOR)
-		if (pwrite(fd, sector, sizeof sector, off) != (ssize_t)sizeof sector)
-			return close(fd), fail(why, cap, "write", flash);
-	if (dl_partition_table(pt) != DL_OK || pwrite(fd, pt, sizeof pt, DL_PART_TABLE_ADDR) != (ssize_t)sizeof pt ||
-	    fsync(fd) != 0)
-		return close(fd), fail(why, cap, "write", flash);
-	close(fd);
-	fd = open(efuse, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || pwrite(fd, fuses, sizeof fuses, 0) != (ssize_t)sizeof fuses || fsync(fd) != 0)
-		return fd >= 0 ? (close(fd), fail(why, cap, "write", efuse)) : fail(why, cap, "create", efuse);
-	close(fd);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0) {
+		if (dfd >= 0)
+			close(dfd);
+		return fail(why, cap, "sync", dir);
+	}
+	close(dfd);
 	return DL_OK;
 }
 
@@ -239,7 +264,7 @@ int hal_posix_open_state(const char *dir, int *fresh, char *why, size_t cap)
 		return DL_ERR_STATE;
 	}
 	*fresh = access(flash, F_OK) != 0;
-	if (*fresh && (r = create_blank(flash, efuse, why, cap)) != DL_OK)
+	if (*fresh && (r = create_blank(dir, flash, efuse, why, cap)) != DL_OK)
 		return r;
 	if ((flash_fd = open(flash, O_RDWR | O_CLOEXEC)) < 0)
 		return fail(why, cap, "open", flash);

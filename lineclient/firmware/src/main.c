@@ -114,19 +114,20 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* The module maker's MAC: burned into BLOCK1 on the first start; later starts must agree. */
-static int set_identity(const struct args *a, int fresh)
+/* The module maker's MAC: burned into BLOCK1 while it reads all zero (the
+ * first start, or one a power cut interrupted); later starts must agree. */
+static int set_identity(const struct args *a)
 {
-	uint8_t mac[DL_CHIP_ID_LEN], want[DL_CHIP_ID_LEN] = {0x02, 0xDA, 0xC1};
-	if (fresh) {
+	uint8_t mac[DL_CHIP_ID_LEN], want[DL_CHIP_ID_LEN] = {0x02, 0xDA, 0xC1}, zero[DL_CHIP_ID_LEN] = {0};
+	if (dl_efuse_mac(mac) != DL_OK)
+		return DL_ERR_EFUSE;
+	if (memcmp(mac, zero, sizeof mac) == 0) {
 		if (a->have_mac)
 			memcpy(want, a->mac, sizeof want);
 		else if (hal_random(want + 3, 3) != DL_OK)
 			return DL_ERR_RNG;
 		return dl_efuse_set_mac(want);
 	}
-	if (dl_efuse_mac(mac) != DL_OK)
-		return DL_ERR_EFUSE;
 	if (a->have_mac && memcmp(mac, a->mac, sizeof mac) != 0) {
 		fprintf(stderr, "dacline-module: error: %s holds chip %02X%02X%02X%02X%02X%02X, not the --mac given\n"
 				"hint: use another --state directory for another chip\n",
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dacline-module: error: %s\n", why);
 		return 1;
 	}
-	if (set_identity(&a, fresh) != DL_OK)
+	if (set_identity(&a) != DL_OK)
 		return 1;
 	struct dl_module_options opt = {a.model, FIRMWARE_VERSION, a.storage};
 	if (dl_module_init(&module, &opt) != DL_OK) {
