@@ -6,7 +6,7 @@ uint8_t hal_mem_flash[HAL_FLASH_SIZE];
 uint8_t hal_mem_efuse[HAL_EFUSE_BLOCKS][HAL_EFUSE_BLOCK_LEN];
 
 static long cut_at = -1, mutations;
-static int dead, reason;
+static int dead, reason, stuck = -1;
 static uint64_t rng = 0x9E3779B97F4A7C15u, now;
 static uint8_t in_q[8192], out_q[65536];
 static size_t in_head, in_len, out_len;
@@ -20,7 +20,10 @@ void hal_mem_reset(void)
 	dead = 0;
 	in_head = in_len = out_len = 0;
 	reason = DL_BOOT_POWER_ON;
+	stuck = -1;
 }
+
+void hal_mem_efuse_stuck(int block) { stuck = block; }
 
 void hal_mem_cut_after(long n) { cut_at = n < 0 ? -1 : mutations + n; }
 int hal_mem_powered(void) { return !dead; }
@@ -109,6 +112,8 @@ int hal_efuse_burn(unsigned block, const uint8_t bits[HAL_EFUSE_BLOCK_LEN])
 	if (dead || block >= HAL_EFUSE_BLOCKS)
 		return DL_ERR_EFUSE;
 	int torn = tearing();
+	if ((int)block == stuck)
+		return DL_OK; /* attempted; nothing programmed (hal.h: the caller reads back) */
 	for (unsigned i = 0; i < (torn ? HAL_EFUSE_BLOCK_LEN / 2 : HAL_EFUSE_BLOCK_LEN); i++)
 		hal_mem_efuse[block][i] |= bits[i];
 	return torn ? DL_ERR_EFUSE : DL_OK;

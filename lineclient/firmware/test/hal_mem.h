@@ -23,6 +23,8 @@ void hal_mem_cut_after(long n);      /* -1: never */
 int hal_mem_powered(void);
 long hal_mem_mutations(void);        /* flash/eFuse mutations so far */
 void hal_mem_power_on(void);
+/* From now on burns of block do nothing (bits that will not program), -1: none. */
+void hal_mem_efuse_stuck(int block);
 /* UART: bytes the host sends, and the bytes the module sent (drained by the call). */
 void hal_mem_uart_input(const uint8_t *p, size_t n);
 size_t hal_mem_uart_output(uint8_t *out, size_t cap);

@@ -202,6 +202,28 @@ void test_foreign_factory_data(void)
 	CHECK_EQ(mod.store.items.mask, 1u << (DL_ITEM_DISCRIMINATOR - 1));
 }
 
+/* §5.7: a burn that does not read back is HARDWARE_FAULT, and the mask is
+ * what the eFuses hold; once the eFuses program, the same LOCK succeeds. */
+void test_lock_read_back(void)
+{
+	uint8_t rb[DL_MAX_BODY];
+	size_t rn = 0;
+	fresh_chip(DL_KEY_PLAINTEXT);
+	CHECK_EQ(simple(DL_T_GENERATE_KEY, 1, NULL, 0), DL_S_OK);
+	commit_all_raw();
+	hal_mem_efuse_stuck(0); /* BLOCK0: the JTAG, crypt count … fields of step 1 */
+	CHECK_EQ(lock_step(2, 1), DL_S_HARDWARE_FAULT);
+	CHECK_EQ(mod.lock_mask, 0);
+	CHECK_EQ(mod.debug_enabled, 1);
+	CHECK_EQ(dl_module_state(&mod), DL_ST_CREDENTIALS_WRITTEN);
+	CHECK_EQ(request(DL_VERSION, DL_T_READ_DIGESTS, 3, NULL, 0, rb, &rn), DL_S_OK);
+	CHECK(rn >= 4 && rb[rn - 4] == 0x02 && rb[rn - 1] == 0); /* lock mask 0 */
+	hal_mem_efuse_stuck(-1);
+	CHECK_EQ(lock_step(4, 1), DL_S_OK);
+	CHECK_EQ(mod.lock_mask, 0x01);
+	CHECK_EQ(mod.debug_enabled, 0);
+}
+
 void test_key_variants(void)
 {
 	const enum dl_key_storage variants[] = {DL_KEY_PLAINTEXT, DL_KEY_EFUSE, DL_KEY_DERIVED};

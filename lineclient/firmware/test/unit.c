@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 		{"esp_secure_cert golden vector", test_esp_tlv},
 		{"product-info checks", test_product_info},
 		{"protocol rules", test_protocol},
+		{"lock read-back", test_lock_read_back},
 		{"key storage variants", test_key_variants},
 		{"foreign factory data", test_foreign_factory_data},
 		{"power cuts in storage", test_power_cuts},

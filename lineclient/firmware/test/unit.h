@@ -12,6 +12,7 @@ void test_esp_tlv(void);
 void test_product_info(void);
 void test_protocol(void);
 void test_key_variants(void);
+void test_lock_read_back(void);
 void test_foreign_factory_data(void);
 void test_power_cuts(void);
 #endif
