@@ -218,6 +218,16 @@ void test_lock_read_back(void)
 	CHECK_EQ(dl_module_state(&mod), DL_ST_CREDENTIALS_WRITTEN);
 	CHECK_EQ(request(DL_VERSION, DL_T_READ_DIGESTS, 3, NULL, 0, rb, &rn), DL_S_OK);
 	CHECK(rn >= 4 && rb[rn - 4] == 0x02 && rb[rn - 1] == 0); /* lock mask 0 */
+	/* A flash write that fails (the power going) answers HARDWARE_FAULT and commits nothing. */
+	static const uint8_t chunk[] = {0x01, 1, 0, DL_ITEM_SERIAL, 0x02, 4, 0, 2, 0, 0, 0, 0x03, 4, 0, 0, 0, 0, 0,
+					0x04, 2, 0, 'Z', 'Z'};
+	uint8_t commit[46] = {0x01, 1, 0, DL_ITEM_SERIAL, 0x02, 4, 0, 2, 0, 0, 0, 0x03, 32, 0};
+	dl_sha256("ZZ", 2, commit + 14);
+	CHECK_EQ(simple(DL_T_WRITE_CHUNK, 5, chunk, sizeof chunk), DL_S_OK);
+	hal_mem_cut_after(0);
+	CHECK_EQ(simple(DL_T_COMMIT, 6, commit, sizeof commit), DL_S_HARDWARE_FAULT);
+	power_on(DL_KEY_PLAINTEXT);
+	CHECK(mod.store.items.len[DL_ITEM_SERIAL] == 1 && mod.store.items.val[DL_ITEM_SERIAL][0] == 0x01);
 	hal_mem_efuse_stuck(-1);
 	CHECK_EQ(lock_step(4, 1), DL_S_OK);
 	CHECK_EQ(mod.lock_mask, 0x01);
