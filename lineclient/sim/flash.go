@@ -23,12 +23,15 @@ import (
 // in line with it, so a crash between the two is repaired at the next save
 // or load.
 //
-// Writes behave like NOR flash: where the new bytes only clear bits of the
-// old (appending into erased flash) they are programmed in place; anything
-// else — an item replaced, the NVS rebuilt — goes through a journal
+// Writes to esp_secure_cert behave like NOR flash: where the new bytes only
+// clear bits of the old (appending into erased flash) they are programmed in
+// place; anything else (a certificate replaced) goes through a journal
 // (flash-<mac>.journal, fsynced before the image is touched, replayed at
 // the next sync after a crash), so the key entry at the start of
-// esp_secure_cert is never lost, whatever instant the process dies.
+// esp_secure_cert is never lost, whatever instant the process dies. The
+// factory NVS partition holds nothing that is not in the state file: it is
+// rewritten in place without a journal or fsync (a torn rewrite is redone
+// from the state at the next sync), which keeps a COMMIT as cheap as before.
 
 func (s *stateStore) flashPath(mac string) string {
 	return filepath.Join(s.dir, "flash-"+mac+".bin")
@@ -81,18 +84,24 @@ func (m *module) syncFlash() error {
 	if err != nil {
 		return fmt.Errorf("sim flash: %w", err)
 	}
-	defer f.Close()
+	defer func() { f.Close() }() // f is reopened after a new image is renamed into place
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("sim flash: %w", err)
 	}
 	switch {
 	case fi.Size() == 0:
-		if _, err := f.WriteAt(flash.Blank(), 0); err != nil {
+		// A new module: its maker's blank image, renamed into place whole.
+		f.Close()
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, flash.Blank(), 0o600); err != nil {
 			return fmt.Errorf("sim flash %s: %w", path, err)
 		}
-		if err := f.Sync(); err != nil {
+		if err := os.Rename(tmp, path); err != nil {
 			return fmt.Errorf("sim flash %s: %w", path, err)
+		}
+		if f, err = os.OpenFile(path, os.O_RDWR, 0o600); err != nil {
+			return fmt.Errorf("sim flash: %w", err)
 		}
 	case fi.Size() != flash.Size:
 		return fmt.Errorf("sim flash %s: %d bytes, want %d", path, fi.Size(), flash.Size)
@@ -116,9 +125,10 @@ func (m *module) syncFlash() error {
 		return fmt.Errorf("sim flash %s: %w", path, err)
 	}
 	for _, r := range []struct {
-		name string
-		data []byte
-	}{{flash.SecureCert, sc}, {flash.Factory, nvs}} {
+		name    string
+		data    []byte
+		durable bool
+	}{{flash.SecureCert, sc, true}, {flash.Factory, nvs, false}} {
 		e, ok := tab.Find(r.name)
 		if !ok {
 			return fmt.Errorf("sim flash %s: no %s partition in the table", path, r.name)
@@ -128,7 +138,7 @@ func (m *module) syncFlash() error {
 		}
 		want := bytes.Repeat([]byte{0xFF}, int(e.Size))
 		copy(want, r.data)
-		if err := writeRegion(f, journal, int64(e.Offset), want); err != nil {
+		if err := writeRegion(f, journal, int64(e.Offset), want, r.durable); err != nil {
 			return fmt.Errorf("sim flash %s: %s: %w", path, r.name, err)
 		}
 	}
@@ -162,8 +172,9 @@ func (m *module) flashContents() (sc, nvs []byte, err error) {
 }
 
 // writeRegion makes the image hold want at off: programmed in place when
-// that only clears bits, else through the journal.
-func writeRegion(f *os.File, journal string, off int64, want []byte) error {
+// that only clears bits, else through the journal. A region that is not
+// durable (derivable from the state) is written in place, unsynced.
+func writeRegion(f *os.File, journal string, off int64, want []byte, durable bool) error {
 	cur := make([]byte, len(want))
 	if _, err := f.ReadAt(cur, off); err != nil {
 		return err
@@ -183,6 +194,10 @@ func writeRegion(f *os.File, journal string, off int64, want []byte) error {
 	}
 	if first < 0 {
 		return nil
+	}
+	if !durable {
+		_, err := f.WriteAt(want[first:last+1], off+int64(first))
+		return err
 	}
 	if !programmable {
 		if err := writeJournal(journal, off, want); err != nil {

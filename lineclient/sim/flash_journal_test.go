@@ -47,10 +47,10 @@ func TestJournalReplay(t *testing.T) {
 		t.Fatalf("damaged journal: %v", err)
 	}
 	// writeRegion programs in place when only bits clear, else journals.
-	if err := writeRegion(f, journal+"2", 0x20000, []byte{0x0F, 0xF0}); err != nil {
+	if err := writeRegion(f, journal+"2", 0x20000, []byte{0x0F, 0xF0}, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeRegion(f, journal+"2", 0x20000, []byte{0xF0, 0x0F}); err != nil {
+	if err := writeRegion(f, journal+"2", 0x20000, []byte{0xF0, 0x0F}, true); err != nil {
 		t.Fatal(err)
 	}
 	f.ReadAt(got[:2], 0x20000)

@@ -79,7 +79,7 @@ func (i Item) MaxLen() int { return itemRules[i].max }
 // ItemMask is a bit set of items: bit (item-1).
 type ItemMask uint16
 
-// AllItemsMask has every item's bit set.
+// AllItemsMask has every required item's bit set (product-info, optional, is not in it).
 var AllItemsMask = func() ItemMask {
 	var m ItemMask
 	for _, it := range AllItems {

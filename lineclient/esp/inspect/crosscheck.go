@@ -1,7 +1,11 @@
 package inspect
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 
@@ -13,6 +17,7 @@ import (
 // crossCheck ties the parts together: the chain, VID/PID in the DAC and in
 // NVS, the CD, and the manifest row.
 func (r *Report) crossCheck(o Options) {
+	r.attestationFromNVS()
 	if r.DAC != nil && r.PAI != nil {
 		r.checkChain(o)
 	}
@@ -165,4 +170,85 @@ func (r *Report) checkManifest(o Options) {
 		return
 	}
 	r.ok("onboarding", fmt.Sprintf("manifest row %s: serial, vid/pid, discriminator match; the verifier is the passcode's; qr %s and manual code %s recomputed", row.MAC, row.QRPayload, onboarding.FormatManual(row.ManualCode)))
+}
+
+// attestationFromNVS takes the DAC, PAI and key from the factory NVS
+// partition when esp_secure_cert does not hold them (esp-matter's
+// factory-partition DAC provider: dac-cert, pai-cert, dac-key, dac-pub-key),
+// then reports what is still missing.
+func (r *Report) attestationFromNVS() {
+	f := r.Factory
+	if f != nil && r.DAC == nil && f.DACCert != nil {
+		if c, err := x509.ParseCertificate(f.DACCert); err != nil {
+			r.fail("dac", fmt.Sprintf("nvs dac-cert is not a DER certificate: %v", err))
+		} else {
+			r.DAC, r.DACSource = c, "nvs"
+		}
+	}
+	if f != nil && r.PAI == nil && f.PAICert != nil {
+		if c, err := x509.ParseCertificate(f.PAICert); err != nil {
+			r.fail("pai", fmt.Sprintf("nvs pai-cert is not a DER certificate: %v", err))
+		} else {
+			r.PAI = c
+		}
+	}
+	keyChecked := false
+	for _, m := range r.missing {
+		switch {
+		case m.Name == "dac" && r.DAC != nil, m.Name == "pai" && r.PAI != nil:
+			continue
+		case m.Name == "dac key" && f != nil && (f.DACKey != nil || f.DACPubKey != nil):
+			r.checkNVSKey()
+			keyChecked = true
+			continue
+		}
+		r.Checks = append(r.Checks, m)
+	}
+	if !keyChecked && r.SecureCert == nil && r.DACSource == "nvs" {
+		if f.DACKey != nil || f.DACPubKey != nil {
+			r.checkNVSKey() // an NVS dump alone
+		} else {
+			r.skip("dac key", "no dac-key or dac-pub-key in nvs (the key is elsewhere, e.g. esp_secure_cert)")
+		}
+	}
+}
+
+// checkNVSKey compares dac-key (raw 32-byte P-256 scalar) and dac-pub-key
+// (65-byte uncompressed point) with the DAC's public key.
+func (r *Report) checkNVSKey() {
+	f := r.Factory
+	if r.DAC == nil {
+		r.skip("dac key", "key in nvs; no DAC to compare it with")
+		return
+	}
+	pub, ok := r.DAC.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		r.fail("dac key", "the DAC's key is not ECDSA")
+		return
+	}
+	point, err := pub.Bytes()
+	if err != nil {
+		r.fail("dac key", err.Error())
+		return
+	}
+	if f.DACKey != nil {
+		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), f.DACKey)
+		if err != nil {
+			r.fail("dac key", fmt.Sprintf("nvs dac-key is not a 32-byte P-256 private key: %v", err))
+			return
+		}
+		if !k.PublicKey.Equal(pub) {
+			r.fail("dac key", "the DAC certifies another key than nvs dac-key")
+			return
+		}
+	}
+	if f.DACPubKey != nil && !bytes.Equal(f.DACPubKey, point) {
+		r.fail("dac key", "nvs dac-pub-key is not the DAC's public key")
+		return
+	}
+	what := "dac-key"
+	if f.DACKey == nil {
+		what = "dac-pub-key (the public half)"
+	}
+	r.ok("dac key", "the DAC certifies the key in nvs "+what)
 }

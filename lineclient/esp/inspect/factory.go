@@ -28,8 +28,14 @@ type Factory struct {
 	ProductURL      string  `json:"product_url,omitempty"`
 	RotatingIDUID   []byte  `json:"rd_id_uid,omitempty"`
 	CD              []byte  `json:"cert_dclrn,omitempty"`
-	// DACInNVS: dac-cert/pai-cert/dac-key found in NVS (a layout where the
-	// DAC is not in esp_secure_cert).
+	// The factory-partition DAC provider's keys (esp-matter without the
+	// secure-cert provider): DER certificates, the raw 32-byte P-256 key and
+	// the 65-byte public key. Key bytes never go into a report.
+	DACCert   []byte `json:"-"`
+	PAICert   []byte `json:"-"`
+	DACKey    []byte `json:"-"`
+	DACPubKey []byte `json:"-"`
+	// DACInNVS names which of those keys the partition holds.
 	DACInNVS []string `json:"dac_in_nvs,omitempty"`
 }
 
@@ -108,6 +114,17 @@ func decodeFactory(p *nvs.Partition) (*Factory, []string) {
 			f.CD = blob(e)
 		case "dac-cert", "pai-cert", "dac-key", "dac-pub-key":
 			f.DACInNVS = append(f.DACInNVS, e.Key)
+			v := blob(e)
+			switch e.Key {
+			case "dac-cert":
+				f.DACCert = v
+			case "pai-cert":
+				f.PAICert = v
+			case "dac-key":
+				f.DACKey = v
+			default:
+				f.DACPubKey = v
+			}
 		}
 	}
 	return f, problems

@@ -152,14 +152,17 @@ func (r *Report) inspectSecureCert(b []byte, o Options) {
 			r.fail("dac", fmt.Sprintf("DEV_CERT at 0x%x is not a DER certificate: %v", dev.Offset, err))
 		}
 	} else {
-		r.fail("dac", "no DEV_CERT (type 1, subtype 0) entry")
+		r.missing = append(r.missing, Check{"dac", StatusFail, "no DEV_CERT (type 1, subtype 0) entry"})
 	}
 	if ca, ok := p.Find(securecert.TypeCACert, 0); ok {
 		if r.PAI, err = x509.ParseCertificate(ca.Data); err != nil {
 			r.fail("pai", fmt.Sprintf("CA_CERT at 0x%x is not a DER certificate: %v", ca.Offset, err))
 		}
 	} else {
-		r.fail("pai", "no CA_CERT (type 0, subtype 0) entry")
+		r.missing = append(r.missing, Check{"pai", StatusFail, "no CA_CERT (type 0, subtype 0) entry"})
+	}
+	if r.DAC != nil || r.PAI != nil {
+		r.DACSource = "esp_secure_cert"
 	}
 	r.checkKey(p)
 }
@@ -194,7 +197,7 @@ func summarize(e securecert.Entry) string {
 func (r *Report) checkKey(p *securecert.Partition) {
 	e, ok := p.Find(securecert.TypePrivKey, 0)
 	if !ok {
-		r.fail("dac key", "no PRIV_KEY (type 2, subtype 0) entry")
+		r.missing = append(r.missing, Check{"dac key", StatusFail, "no PRIV_KEY (type 2, subtype 0) entry"})
 		return
 	}
 	storage := securecert.KeyStorageOf(e.Flags)

@@ -99,6 +99,11 @@ type Report struct {
 	SecureCert *securecert.Partition `json:"-"`
 	NVS        *nvs.Partition        `json:"-"`
 	DAC, PAI   *x509.Certificate     `json:"-"`
+	// DACSource says where the DAC, PAI and key were read: esp_secure_cert
+	// or the factory NVS partition (the factory-partition DAC provider).
+	DACSource string `json:"dac_source,omitempty"`
+
+	missing []Check // esp_secure_cert lacks an entry; decided once NVS is read
 }
 
 func (r *Report) add(name, status, detail string) {
