@@ -9,12 +9,15 @@
 #include "unit.h"
 
 int check_failures;
-const char *testdata;
+const char *testdata, *contractdata;
 
 size_t read_file(const char *rel, uint8_t *buf, size_t cap)
 {
 	char path[1024];
-	snprintf(path, sizeof path, "%s/%s", testdata, rel);
+	if (strncmp(rel, "contract:", 9) == 0)
+		snprintf(path, sizeof path, "%s/%s", contractdata, rel + 9);
+	else
+		snprintf(path, sizeof path, "%s/%s", testdata, rel);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		fprintf(stderr, "cannot open %s\n", path);
@@ -41,6 +44,7 @@ int main(int argc, char **argv)
 		{"factory nvs", test_factory},
 		{"esp_secure_cert golden vector", test_esp_tlv},
 		{"product-info checks", test_product_info},
+		{"FLASH-CONTRACT vectors", test_contract},
 		{"protocol rules", test_protocol},
 		{"lock read-back", test_lock_read_back},
 		{"key storage variants", test_key_variants},
@@ -48,6 +52,7 @@ int main(int argc, char **argv)
 		{"power cuts in storage", test_power_cuts},
 	};
 	testdata = argc > 1 ? argv[1] : "testdata";
+	contractdata = argc > 2 ? argv[2] : "../esp/factorydata/testdata";
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
 		int before = check_failures;
 		hal_mem_reset();

@@ -10,6 +10,7 @@ void test_nvs_golden(void);
 void test_factory(void);
 void test_esp_tlv(void);
 void test_product_info(void);
+void test_contract(void);
 void test_protocol(void);
 void test_key_variants(void);
 void test_lock_read_back(void);
