@@ -37,5 +37,6 @@ func commands() []*cli.Command {
 		logCommand(), auditCommand(),
 		certCommand(), cdCommand(),
 		signCommand(), ceremonyCommand(), policyCommand(),
+		crlCommand(),
 	}
 }
