@@ -27,6 +27,9 @@ type Provisioner struct {
 	// CheckCD, when set, checks the CD against a DAC and its chain (the
 	// commissioner's CD validation).
 	CheckCD func(dac, pai, paa *x509.Certificate) error
+	// CRL, when set, is the latest CRL of PAI: a DAC it lists is never
+	// written (revoked.go).
+	CRL *x509.RevocationList
 
 	relockMu sync.Mutex
 	relocks  map[string]int // MAC → relocks in this run
@@ -241,6 +244,9 @@ func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string
 	creds, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
+	}
+	if o, ok, err := p.revoked(mac, creds); !ok {
+		return o, err
 	}
 	digest := credentialsDigest(items)
 	missing := missingItems(items, id.Digests)

@@ -35,6 +35,6 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(),
-		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		runCommand(), crlCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
 	}
 }
