@@ -37,17 +37,14 @@ stage_quorum() {
     step quorum-init.log "$BIN/appliance" --home "$q/appliance" init --new-softhsm-token --name demo-quorum --quorum 2 \
         --shares-out "$q/shares" --officer "alice=$(age-keygen -y "$q/alice.key")" \
         --officer "bob=$(age-keygen -y "$q/bob.key")" --officer "carol=$(age-keygen -y "$q/carol.key")"
-    if "$BIN/appliance" --home "$q/appliance" identity --out "$q/id" --share "$q/shares/share-demo-quorum-alice.age" \
+    if "$BIN/appliance" --home "$q/appliance" paa create-test --vid FFF1 --share "$q/shares/share-demo-quorum-alice.age" \
         --share-identity "$q/alice.key" >"$LOGS/quorum-one.log" 2>&1; then
         echo "demo: one share unlocked the appliance" >&2
         return 1
     fi
     ok "one officer alone is refused: $(head -n 1 "$LOGS/quorum-one.log" | sed 's/^appliance: error: //')"
-    step quorum-unlock.log "$BIN/appliance" --home "$q/appliance" identity --out "$q/appliance.id" \
+    step quorum-unlock.log "$BIN/appliance" --home "$q/appliance" paa create-test --vid FFF1 \
         --share "$q/shares/share-demo-quorum-alice.age" --share-identity "$q/alice.key" \
         --share "$q/shares/share-demo-quorum-carol.age" --share-identity "$q/carol.key"
-    step quorum-export.log "$BIN/appliance" --home "$q/appliance" log export --out "$q" \
-        --share "$q/shares/share-demo-quorum-alice.age" --share-identity "$q/alice.key" \
-        --share "$q/shares/share-demo-quorum-carol.age" --share-identity "$q/carol.key"
-    step quorum-log.log "$BIN/appliance" --home "$q/appliance" log show
+    step quorum-log.log "$BIN/appliance" --home "$q/appliance" log show --last 3
 }

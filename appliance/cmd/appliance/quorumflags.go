@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"filippo.io/age"
@@ -36,11 +37,8 @@ var (
 // withQuorumFlags adds the share flags to every command that takes --pin-file.
 func withQuorumFlags(cmds []*cli.Command) []*cli.Command {
 	for _, c := range cmds {
-		for _, f := range c.Flags {
-			if f == pinFileFlag && c.Name != "init" {
-				c.Flags = append(c.Flags, shareFlag, shareIdentityFlag, paperShareFlag)
-				break
-			}
+		if slices.Contains(c.Flags, cli.Flag(pinFileFlag)) && !slices.Contains(c.Flags, cli.Flag(shareFlag)) && c.Name != "init" {
+			c.Flags = append(c.Flags, shareFlag, shareIdentityFlag, paperShareFlag)
 		}
 		withQuorumFlags(c.Subcommands)
 	}
@@ -158,4 +156,26 @@ func commandPath(c *cli.Context) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// requireQuorum is for commands that change what the appliance trusts without
+// using the token (policy set): on an appliance with an officer quorum they
+// still need M officers. It unlocks the token with their shares, which
+// proves the shares and logs quorum-unlocked, and closes it again.
+func requireQuorum(c *cli.Context) error {
+	h, err := openHome(c)
+	if err != nil {
+		return err
+	}
+	q := h.Config.Quorum
+	h.Close()
+	if q == nil {
+		return nil
+	}
+	h, u, err := unlockAppliance(c)
+	if err != nil {
+		return err
+	}
+	u.Close()
+	return h.Close()
 }
