@@ -30,6 +30,9 @@ type Provisioner struct {
 	// CheckCD, when set, checks the CD against a DAC and its chain (the
 	// commissioner's CD validation).
 	CheckCD func(dac, pai, paa *x509.Certificate) error
+	// CRL, when set, is the latest CRL of PAI: a DAC it lists is never
+	// written (revoked.go).
+	CRL *x509.RevocationList
 	// FlashProduction: an attested module is locked only once its
 	// production images are recorded as flashed (flash.go).
 	FlashProduction bool
@@ -273,6 +276,9 @@ func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string
 	creds, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
+	}
+	if o, ok, err := p.revoked(mac, creds); !ok {
+		return o, err
 	}
 	digest := credentialsDigest(items)
 	missing := missingItems(items, id.Digests)

@@ -35,7 +35,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(), chipCommand(), flashCommand(),
-		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		runCommand(), crlCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
 		espCommand(), moduleCommand(),
 	}
 }

@@ -67,7 +67,11 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
+			crl, err := h.CRL() // 'lineclient crl import': DACs it lists are never written
+			if err != nil {
+				return err
+			}
+			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
 			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
 				return err
 			}
