@@ -27,6 +27,10 @@ type Config struct {
 	// VID and PID (4 uppercase hex digits) come from the installed PAI's subject.
 	VID string `json:"vid,omitempty"`
 	PID string `json:"pid,omitempty"`
+	// PAIRetired is set once the first PAI (keys.pai) is retired (pais.go).
+	PAIRetired bool `json:"pai_retired,omitempty"`
+	// PAIs are the further PAI keys `appliance pai rotate` made (pais.go).
+	PAIs []PAIRecord `json:"pais,omitempty"`
 }
 
 // HSM says which PKCS#11 token holds the keys.
@@ -91,6 +95,9 @@ func (c *Config) validate() error {
 		return errors.New("keys.age_wrap is required")
 	case c.AgeRecipient == "":
 		return errors.New("age_recipient is required")
+	}
+	if err := c.validatePAIs(); err != nil {
+		return err
 	}
 	return ValidateName(c.Name)
 }

@@ -82,9 +82,9 @@ var newEntry = map[Type]func() Entry{
 
 // Types lists every entry type in a stable order.
 func Types() []Type {
-	return []Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
+	return append([]Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
 		TypeStationRevoked, TypePolicyChanged, TypeCeremonyStarted, TypeDACIssued, TypeCSRRefused,
-		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored}
+		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored}, paiTypes...)
 }
 
 // NewEntry returns an empty entry of type t, or nil when t is unknown.
