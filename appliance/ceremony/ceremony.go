@@ -311,8 +311,11 @@ func (r *Runner) check(b *Batch) (*Plan, error) {
 // checkIssuer makes sure the PAI can issue now and for the policy's validity,
 // before anything is recorded.
 func (r *Runner) checkIssuer() error {
-	nb, _, err := r.Policy.DAC.Validity(r.now())
+	nb, na, err := r.Policy.DAC.Validity(r.now())
 	if err != nil {
+		return err
+	}
+	if err := checkOutlives(r.Issuer.PAI, na); err != nil {
 		return err
 	}
 	if err := matter.ValidatePAI(r.Issuer.PAI); err != nil {

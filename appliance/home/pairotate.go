@@ -146,3 +146,23 @@ func (u *Unlocked) resumeRotatedKey() (*hsm.Key, error) {
 	}
 	return nil, nil
 }
+
+// PAICSRFor is PAICSR for the PAI key with label ("" = the first PAI key);
+// a retired PAI gets no CSR.
+func (u *Unlocked) PAICSRFor(label string, vid uint16, pid *uint16) ([]byte, error) {
+	if label == "" {
+		label = u.Home.Config.Keys.PAI.Label
+	}
+	v, err := u.Home.PAI(label)
+	if err != nil {
+		return nil, fmt.Errorf("pai csr: %w", err)
+	}
+	if v.State == PAIRetired {
+		return nil, fmt.Errorf("pai csr: %q: %w", label, ErrPAIRetired)
+	}
+	key, err := u.PAIKeyFor(label)
+	if err != nil {
+		return nil, fmt.Errorf("pai csr: %w", err)
+	}
+	return u.paiCSR(key, vid, pid)
+}

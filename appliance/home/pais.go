@@ -260,3 +260,7 @@ func (h *Home) ChoosePAI(vid, pid uint16, mapped string) (*PAIView, error) {
 	})
 	return cs[0].v, nil
 }
+
+// ExpiryWarning: `appliance status` and `pai list` warn about a PAI that
+// expires within this time.
+const ExpiryWarning = 90 * 24 * time.Hour
