@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dacline/dacline/shared/auditlog"
@@ -269,4 +270,49 @@ func (u *Unlocked) RetirePAI(label string) (*PAIView, error) {
 	}
 	t.State = PAIRetired
 	return t, nil
+}
+
+// PAICertFor returns the certificate of the PAI labelled label that was
+// installed when a DAC with notBefore nb was issued: among its current
+// certificate and those renewals replaced (pai-history/), the latest whose
+// notBefore is not after nb (else the current one). A ceremony reproduced
+// after a renewal writes the PAI it was signed under.
+func (h *Home) PAICertFor(v *PAIView, nb time.Time) (*x509.Certificate, error) {
+	best := v.Cert
+	ents, err := os.ReadDir(h.Path(PAIHistoryDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return best, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cands := []*x509.Certificate{v.Cert}
+	for _, e := range ents {
+		n := e.Name()
+		rest, ok := strings.CutPrefix(n, v.Label+"-")
+		if !ok || len(rest) != 16+len(".pem") || !strings.HasSuffix(rest, ".pem") {
+			continue
+		}
+		if _, err := hex.DecodeString(rest[:16]); err != nil {
+			continue
+		}
+		c, err := h.readCert(filepath.Join(PAIHistoryDir, n))
+		if err != nil {
+			return nil, err
+		}
+		cands = append(cands, c)
+	}
+	var pick *x509.Certificate
+	for _, c := range cands {
+		if c == nil || c.NotBefore.After(nb) || !bytes.Equal(c.RawSubject, v.Cert.RawSubject) {
+			continue
+		}
+		if pick == nil || c.NotBefore.After(pick.NotBefore) {
+			pick = c
+		}
+	}
+	if pick != nil {
+		best = pick
+	}
+	return best, nil
 }

@@ -228,7 +228,14 @@ func batchIssuer(h *home.Home, u *home.Unlocked, pol *policy.Policy, b *ceremony
 	if err != nil {
 		return nil, none, err
 	}
-	is := ceremony.Issuer{PAI: v.Cert, PAA: u.PAA, Signer: key.X509Signer(), Random: u.Token.Random}
+	cert := v.Cert
+	if prev != nil {
+		// The certificate it was signed under, should a renewal have replaced it since.
+		if cert, err = h.PAICertFor(v, prev.NotBefore); err != nil {
+			return nil, none, err
+		}
+	}
+	is := ceremony.Issuer{PAI: cert, PAA: u.PAA, Signer: key.X509Signer(), Random: u.Token.Random}
 	if v.State == home.PAIRetired {
 		// A finished ceremony of a retired PAI is reproduced (nothing is
 		// signed); one left unfinished is not completed with it.
