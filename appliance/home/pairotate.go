@@ -84,10 +84,12 @@ func (u *Unlocked) rotatedKey(vid, pid string) (*hsm.Key, error) {
 		if err := writeFileAtomic(h.Path(paiRotateJournalFile), []byte(label+" "+hex.EncodeToString(id)+"\n"), 0o600); err != nil {
 			return nil, err
 		}
+		crashPoint("rotate-journal")
 		if key, err = u.Token.GenerateKeyPairWithID(hsm.KeyP256, label, id); err != nil {
 			return nil, err
 		}
 		generated = true
+		crashPoint("rotate-key")
 	}
 	if err := recordKeyOnce(l, key); err != nil {
 		if generated {
@@ -97,6 +99,7 @@ func (u *Unlocked) rotatedKey(vid, pid string) (*hsm.Key, error) {
 		}
 		return nil, err
 	}
+	crashPoint("rotate-logged")
 	pub, err := encodePublicKey(key.Public())
 	if err != nil {
 		return nil, err
