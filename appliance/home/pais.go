@@ -264,3 +264,13 @@ func (h *Home) ChoosePAI(vid, pid uint16, mapped string) (*PAIView, error) {
 // ExpiryWarning: `appliance status` and `pai list` warn about a PAI that
 // expires within this time.
 const ExpiryWarning = 90 * 24 * time.Hour
+
+// Covers reports whether the PAI's certificate may issue DACs for vid/pid
+// (its VID, and its PID when it has one); false while pending.
+func (v *PAIView) Covers(vid, pid uint16) bool {
+	if v.Cert == nil {
+		return false
+	}
+	ids, err := matter.ExtractVIDPID(v.Cert.RawSubject)
+	return err == nil && ids.HasVID && ids.VID == vid && (!ids.HasPID || ids.PID == pid)
+}

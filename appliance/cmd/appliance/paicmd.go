@@ -179,7 +179,36 @@ func checkPolicyPAIs(h *home.Home, file string, raw []byte) error {
 			return paiHint(fmt.Errorf("%s: policy: pais names PAI %q: %w", file, label, home.ErrPAIRetired))
 		}
 	}
+	// A mapping to an installed PAI must be within what its certificate
+	// covers, else every CSR of the product would be refused.
+	for i, m := range p.PAIs {
+		v, _ := h.PAI(m.Label)
+		if v.Cert == nil {
+			continue // pending: checked when a ceremony needs it
+		}
+		vid, _ := policy.ParseID(m.VID)
+		pids := m.PIDs
+		if len(pids) == 0 && v.PID != "" {
+			return fmt.Errorf("%s: policy: pais[%d] maps every product of %04X to PAI %q, which covers only PID %s", file, i, vid, m.Label, v.PID)
+		}
+		for _, ps := range pids {
+			pid, _ := policy.ParseID(ps)
+			if !v.Covers(vid, pid) {
+				return fmt.Errorf("%s: policy: pais[%d] maps %04X/%04X to PAI %q, whose certificate covers %s/%s", file, i, vid, pid, m.Label, v.VID, orAny(v.PID))
+			}
+		}
+		if len(pids) == 0 && !v.Covers(vid, 0) {
+			return fmt.Errorf("%s: policy: pais[%d] maps %04X to PAI %q, whose certificate covers %s", file, i, vid, m.Label, v.VID)
+		}
+	}
 	return nil
+}
+
+func orAny(pid string) string {
+	if pid == "" {
+		return "any PID"
+	}
+	return pid
 }
 
 // batchIssuer resolves, once per ceremony, the PAI that signs batch b: the
