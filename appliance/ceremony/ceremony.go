@@ -132,6 +132,9 @@ type Result struct {
 	WriteElapsed time.Duration `json:"write_ns"`
 	// SignRate is DACs per second over the issuing phase of this run.
 	SignRate float64 `json:"sign_rate"`
+	// PAI is the label of the PAI that signs the batch (set by the caller,
+	// which chose it; see paichoice.go).
+	PAI string `json:"pai,omitempty"`
 }
 
 // ErrInterrupted is returned when the context was cancelled: everything

@@ -134,6 +134,9 @@ func signAction(c *cli.Context) error {
 
 	ceremony.LimitMemory()
 	res, err := r.Run(ctx, b, ceremony.Options{DryRun: dry, OutDir: out})
+	if res != nil {
+		res.PAI = paiView.Label
+	}
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {
 			printSummary(res)
@@ -147,7 +150,6 @@ func signAction(c *cli.Context) error {
 		return clirun.PrintJSON(clirun.Stdout, res)
 	}
 	printSummary(res)
-	printf("  pai       %s\n", paiView.Label)
 	return nil
 }
 
@@ -155,6 +157,9 @@ var errNoPKI = errors.New("no PAI and PAA installed")
 
 func printSummary(res *ceremony.Result) {
 	printf("batch %s from station %s: %s\n", res.BatchID, res.Station, res.Outcome)
+	if res.PAI != "" {
+		printf("  pai       %s\n", res.PAI)
+	}
 	printf("  CSRs      %d\n", res.CSRs)
 	printf("  accepted  %d\n", res.Accepted)
 	printf("  refused   %d\n", res.Refused)
