@@ -37,6 +37,11 @@ type Importer struct {
 	// before anything is imported); nil checks the CD's content only.
 	CDSigner *x509.Certificate
 	TempDir  string
+	// KeepPAI, when set, is given a bundle's PAI that differs from PAI (and
+	// that the PAA issued) before anything is stored, so that the station
+	// keeps it for provisioning (stationhome.Home.KeepPAI); its error
+	// refuses the import.
+	KeepPAI func(*x509.Certificate) error
 	// Now is the time DACs are checked at (default time.Now).
 	Now func() time.Time
 }
@@ -119,6 +124,11 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", m.BatchID, err)
+	}
+	if pai != im.PAI && im.KeepPAI != nil && len(ret.DACs) > 0 {
+		if err := im.KeepPAI(pai); err != nil {
+			return nil, fmt.Errorf("import %s: keep the bundle's PAI: %w", m.BatchID, err)
+		}
 	}
 	ret.InTx = func(tx *bbolt.Tx) error { return bundle.MarkConsumed(tx, b, now()) }
 	r, err := im.Store.ImportReturn(ret)

@@ -1,7 +1,9 @@
 package batch
 
 import (
+	"crypto/x509"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dacline/dacline/lineclient/internal/linetest"
@@ -18,6 +20,8 @@ func TestImportRotatedPAI(t *testing.T) {
 		t.Fatal(err)
 	}
 	im := f.importer() // trusts the PAI of before the rotation
+	var kept []*x509.Certificate
+	im.KeepPAI = func(c *x509.Certificate) error { kept = append(kept, c); return nil }
 	old := f.app.PKI.PAI
 	f.app.PKI.RotatePAI(t)
 	if f.app.PKI.PAI.Equal(old) {
@@ -29,6 +33,9 @@ func TestImportRotatedPAI(t *testing.T) {
 	}
 	if got.DACs != 2 || len(got.Rejected) != 0 {
 		t.Fatalf("imported %d, rejected %v", got.DACs, got.Rejected)
+	}
+	if len(kept) != 1 || !kept[0].Equal(f.app.PKI.PAI) {
+		t.Fatalf("KeepPAI was given %d certificates, want the rotated PAI once", len(kept))
 	}
 	f.violations()
 }
@@ -43,10 +50,32 @@ func TestImportPAIFromAnotherPAA(t *testing.T) {
 		t.Fatal(err)
 	}
 	im := f.importer()
+	im.KeepPAI = func(c *x509.Certificate) error { t.Error("KeepPAI called for a PAI the PAA did not issue"); return nil }
 	f.app.PKI.UsePAIOf(linetest.NewPKI(t))
 	_, err = im.Import(f.answer(res.Path))
 	if !errors.Is(err, ErrTrustAnchors) {
 		t.Fatalf("got %v, want ErrTrustAnchors", err)
+	}
+	st, _ := f.store.Status(-1)
+	if st.States["exported"] != 2 {
+		t.Fatalf("something was imported: %v", st.States)
+	}
+}
+
+// TestImportKeepPAIFailureStoresNothing: when the rotated PAI cannot be kept,
+// the import is refused and nothing is stored.
+func TestImportKeepPAIFailureStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	f.keygen(2)
+	res, err := f.exporter().Export(f.usb, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := f.importer()
+	im.KeepPAI = func(*x509.Certificate) error { return errors.New("disk full") }
+	f.app.PKI.RotatePAI(t)
+	if _, err := im.Import(f.answer(res.Path)); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("got %v", err)
 	}
 	st, _ := f.store.Status(-1)
 	if st.States["exported"] != 2 {
