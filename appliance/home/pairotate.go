@@ -127,15 +127,11 @@ func (u *Unlocked) resumeRotatedKey() (*hsm.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := strings.Fields(string(b))
-	var id []byte
-	if len(f) == 2 {
-		id, err = hex.DecodeString(f[1])
+	label, id, err := parseRotateJournal(b)
+	if err != nil {
+		// Written atomically, so never torn; refuse rather than guess.
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(f) != 2 || err != nil || len(id) != hsm.KeyIDSize || !validPAILabel(f[0]) {
-		return nil, fmt.Errorf("%s: not a label and key id", path)
-	}
-	label := f[0]
 	if key, err := u.Token.FindKey(label); err == nil && bytes.Equal(key.ID(), id) {
 		return key, nil
 	}
@@ -168,4 +164,18 @@ func (u *Unlocked) PAICSRFor(label string, vid uint16, pid *uint16) ([]byte, err
 		return nil, fmt.Errorf("pai csr: %w", err)
 	}
 	return u.paiCSR(key, vid, pid)
+}
+
+// parseRotateJournal reads "<label> <hex CKA_ID>\n".
+func parseRotateJournal(b []byte) (string, []byte, error) {
+	f := strings.Fields(string(b))
+	var id []byte
+	var err error
+	if len(f) == 2 {
+		id, err = hex.DecodeString(f[1])
+	}
+	if len(f) != 2 || err != nil || len(id) != hsm.KeyIDSize || !validPAILabel(f[0]) {
+		return "", nil, errors.New("not a PAI key label and key id")
+	}
+	return f[0], id, nil
 }
