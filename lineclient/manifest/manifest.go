@@ -29,7 +29,11 @@ import (
 // Header is the first line of every manifest, in column order.
 var Header = []string{"mac", "serial_number", "dac_serial", "dac_sha256", "vid", "pid",
 	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at",
-	"status", "reason"}
+	"status", "reason", "flashed_images", "rom_lock_check"}
+
+// statusColumns is the width of the second format (up to status and
+// reason, before the flashing columns were added).
+const statusColumns = 14
 
 // minColumns is the width of the first manifest format (up to locked_at,
 // before status and reason were added); the reader still accepts it, every
@@ -65,6 +69,14 @@ type Row struct {
 	LockedAt      time.Time // RFC 3339 UTC; zero (empty) on unused rows
 	Status        Status
 	Reason        string // unused rows: the station's failure reason (lying-module, …)
+	// FlashedImages are the production images the station wrote through
+	// the ROM loader and verified, "name@0xOFFSET=sha256" joined by ";"
+	// (empty when the station flashes nothing).
+	FlashedImages string
+	// ROMLockCheck is "ok" when GET_SECURITY_INFO read through the ROM
+	// after the lock confirmed it, "incomplete" when it did not, empty when
+	// not checked.
+	ROMLockCheck string
 }
 
 // Unused reports whether the DAC is not in a shipped module.
@@ -121,11 +133,12 @@ func (r Row) record() []string {
 	vid, pid := fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID)
 	if r.Unused() {
 		return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
-			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason}
+			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason, r.FlashedImages, r.ROMLockCheck}
 	}
 	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
 		strconv.Itoa(int(r.Discriminator)), fmt.Sprintf("%08d", r.Passcode),
-		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), ""}
+		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), "",
+		r.FlashedImages, r.ROMLockCheck}
 }
 
 // Write streams the manifest to w: the row of every done module (deployed),
@@ -136,12 +149,19 @@ func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
 	if err := cw.Write(Header); err != nil {
 		return 0, err
 	}
+	// Flashing records (flash.go) are read up front: no second read
+	// transaction inside the walk.
+	flashed, err := s.FlashRecords()
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	err := s.ForEachInState(station.StateDone, func(m *station.Module) error {
+	err = s.ForEachInState(station.StateDone, func(m *station.Module) error {
 		r, err := RowOf(m, opt)
 		if err != nil {
 			return err
 		}
+		setFlashColumns(&r, flashed[m.MAC])
 		n++
 		return cw.Write(r.record())
 	})
@@ -235,8 +255,8 @@ type Reader struct {
 }
 
 // NewReader checks the header and returns a Reader for the rows. It accepts
-// the current header and the first format's (the 12 columns up to
-// locked_at, every row deployed).
+// the current header and the earlier formats' (the 12 columns up to
+// locked_at, every row deployed; the 14 up to status and reason).
 func NewReader(r io.Reader) (*Reader, error) {
 	cr := csv.NewReader(&limitedLines{r: r})
 	cr.ReuseRecord = true
@@ -244,7 +264,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	if len(h) != len(Header) && len(h) != minColumns {
+	if len(h) != len(Header) && len(h) != statusColumns && len(h) != minColumns {
 		return nil, fmt.Errorf("%w: header has %d columns, want %d (%s)", ErrFormat, len(h), len(Header), strings.Join(Header, ","))
 	}
 	for i, col := range h {
@@ -289,6 +309,12 @@ func parseRow(rec []string) (Row, error) {
 			}
 		default:
 			return r, fmt.Errorf("status %q is not deployed or unused", rec[12])
+		}
+	}
+	if len(rec) > statusColumns {
+		r.FlashedImages, r.ROMLockCheck = rec[14], rec[15]
+		if err := checkFlashColumns(r.FlashedImages, r.ROMLockCheck); err != nil {
+			return r, err
 		}
 	}
 	r.MAC = rec[0]

@@ -34,7 +34,8 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
-		onboardingCommand(), simCommand(),
+		onboardingCommand(), simCommand(), chipCommand(), flashCommand(),
 		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		espCommand(), moduleCommand(),
 	}
 }

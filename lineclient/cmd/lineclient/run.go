@@ -72,6 +72,12 @@ func runCommand() *cli.Command {
 				return err
 			}
 			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, OtherPAIs: others, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
+			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
+				return err
+			}
+			if h.Config.Product != nil {
+				prov.ProductInfo = *h.Config.Product
+			}
 			ports := c.StringSlice("port")
 			out := clirun.Stdout
 			tty := false
