@@ -71,7 +71,11 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
+			others, err := h.OtherPAIs() // renewed or rotated PAIs accepted at import
+			if err != nil {
+				return err
+			}
+			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, OtherPAIs: others, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
 			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
 				return err
 			}
