@@ -69,6 +69,12 @@ func ParsePaper(text string, cfg *Config, appliance string) (*Share, error) {
 	if err != nil || len(raw) < 4+1+1+paperChecksumLen {
 		return nil, fmt.Errorf("%w: paper share: not groups of base32 characters (A-Z, 2-7) of a share's length", ErrCorruptShare)
 	}
+	// The last character carries unused low bits that the decoder ignores:
+	// a typo there would decode to the same bytes and pass the checksum.
+	// Only the one encoding Paper writes is accepted.
+	if paperEncoding.EncodeToString(raw) != clean {
+		return nil, fmt.Errorf("%w: paper share: the last group was mistyped", ErrCorruptShare)
+	}
 	payload, sum := raw[:len(raw)-paperChecksumLen], raw[len(raw)-paperChecksumLen:]
 	if !bytes.Equal(sum, paperChecksum(payload)) {
 		return nil, fmt.Errorf("%w: paper share: checksum does not match (a group was mistyped?)", ErrCorruptShare)
