@@ -13,6 +13,7 @@
 package clirun
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,11 +89,30 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
+// exited is the outcome of a command another process already ran and
+// reported (a request forwarded to a running lineclient): Main prints
+// nothing more and exits with its code.
+type exited struct{ code int }
+
+func (e *exited) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Exited returns an error that makes Main exit with code and print nothing:
+// what went wrong was reported already. Code 0 returns nil.
+func Exited(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &exited{code: code}
+}
+
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
+	var e *exited
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &e):
+		return e.code
 	case IsUsage(err):
 		return 2
 	default:
@@ -103,7 +123,8 @@ func ExitCode(err error) int {
 // Report prints err the way every dacline program does: one "error:" line
 // (multi-line messages are folded into one) and an optional "hint:" line.
 func Report(w io.Writer, prog string, err error) {
-	if err == nil {
+	var e *exited
+	if err == nil || errors.As(err, &e) {
 		return
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
@@ -144,8 +165,15 @@ func configureCommand(cmd *cli.Command) {
 // Main runs app with args and returns the exit code; the program's main calls
 // os.Exit with it.
 func Main(app *cli.App, args []string, stderr io.Writer) int {
+	return MainContext(context.Background(), app, args, stderr)
+}
+
+// MainContext is Main with a context the commands see as c.Context: a
+// process that runs commands on behalf of another (lineclient run serving
+// its control socket) passes what they share through it.
+func MainContext(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	Configure(app)
-	err := app.Run(Interspersed(app, args))
+	err := app.RunContext(ctx, Interspersed(app, args))
 	if err != nil && strings.Contains(err.Error(), "flag provided but not defined") && !IsUsage(err) {
 		err = Usage("%v", err)
 	}

@@ -35,7 +35,7 @@ func manifestCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` (atomically, mode 0600) instead of stdout"},
 			flowFlag, discoveryFlag,
 		},
-		Action: func(c *cli.Context) error {
+		Action: routed(func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
 			}
@@ -48,16 +48,16 @@ func manifestCommand() *cli.Command {
 				return err
 			}
 			defer h.Close()
-			if out := c.String("out"); out != "" {
+			if out := userPath(c, c.String("out")); out != "" {
 				n, err := manifest.WriteFile(out, st, opt)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(clirun.Stdout, "wrote %d rows to %s (mode 0600: it holds setup passcodes)\n", n, out)
+				fmt.Fprintf(stdout(c), "wrote %d rows to %s (mode 0600: it holds setup passcodes)\n", n, out)
 				return nil
 			}
-			_, err = manifest.Write(clirun.Stdout, st, opt)
+			_, err = manifest.Write(stdout(c), st, opt)
 			return err
-		},
+		}),
 	}
 }

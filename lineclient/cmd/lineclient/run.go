@@ -67,6 +67,13 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The commands an operator needs during the shift go through
+			// this process (control.go) rather than wait for station.db.
+			ctl, err := serveControl(h)
+			if err != nil {
+				return err
+			}
+			defer ctl.Close()
 			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
 			ports := c.StringSlice("port")
 			out := clirun.Stdout
