@@ -64,7 +64,7 @@ func batchCommand() *cli.Command {
 						verb = "wrote again"
 					}
 					fmt.Fprintf(stdout(c), "%s batch %s: %d CSRs\n%s\n", verb, res.Batch.ID, res.Batch.Count, res.Path)
-					return nil
+					return keepReceipt(h, res.Path)
 				}),
 			},
 			{
@@ -119,9 +119,10 @@ func batchCommand() *cli.Command {
 					for _, r := range res.Rejected {
 						fmt.Fprintf(stdout(c), "  rejected %s: %s\n", r.MAC, r.Detail)
 					}
-					return nil
+					return keepReceipt(h, userPath(c, c.Args().First()))
 				}),
 			},
+			batchCancelCommand(),
 		},
 	}
 }

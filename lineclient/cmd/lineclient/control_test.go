@@ -1,12 +1,14 @@
 package main
 
 import (
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/dacline/dacline/lineclient/internal/linetest"
+	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/lineclient/stationhome"
 )
 
@@ -40,6 +42,15 @@ func TestControlScripts(t *testing.T) {
 				ts.Setenv("CONTROL_SERVING", "1")
 				ts.Defer(stop)
 				controlStops[ts] = stop
+			},
+			// fail-lock MAC fails a locked module lock-failed, as a jig
+			// glitch during the lock does.
+			"fail-lock": func(ts *testscript.TestScript, neg bool, args []string) {
+				st, err := station.OpenFile(filepath.Join(ts.Getenv("DACLINE_HOME"), "station.db"))
+				ts.Check(err)
+				defer st.Close()
+				_, err = st.Fail(args[0], station.ReasonLockFailed, "test: lock step 2 refused: hardware fault")
+				ts.Check(err)
 			},
 			"stop-control": func(ts *testscript.TestScript, neg bool, args []string) {
 				if stop, ok := controlStops[ts]; ok {

@@ -38,6 +38,6 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
 		onboardingCommand(), simCommand(),
-		runCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		runCommand(), batchCommand(), moduleCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
 	}
 }

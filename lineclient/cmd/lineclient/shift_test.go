@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,7 +28,10 @@ type factory struct {
 	env                   []string
 }
 
-func newFactory(t *testing.T) *factory {
+func newFactory(t *testing.T) *factory { return newFactoryBatch(t, 1000) }
+
+// newFactoryBatch is newFactory with a policy whose max_batch_size is maxBatch.
+func newFactoryBatch(t *testing.T, maxBatch int) *factory {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds both programs")
@@ -59,7 +63,7 @@ func newFactory(t *testing.T) *factory {
 	f.app("pai", "create-test", "--vid", "FFF1", "--pid", "8000")
 	f.app("cd", "create-test", "--vid", "FFF1", "--pid", "8000", "--out", "cd.der")
 	f.app("identity", "--out", "appliance.id")
-	os.WriteFile(filepath.Join(f.work, "policy.json"), []byte(`{"version": 1, "max_batch_size": 1000,
+	os.WriteFile(filepath.Join(f.work, "policy.json"), []byte(`{"version": 1, "max_batch_size": `+strconv.Itoa(maxBatch)+`,
   "dac": {"common_name": "dacline DAC {serial}"},
   "stations": [{"name": "line-1", "products": [{"vid": "FFF1", "pids": ["8000"]}], "max_dacs": 100}]}`), 0o600)
 	f.app("policy", "set", "policy.json")
