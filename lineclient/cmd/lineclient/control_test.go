@@ -17,6 +17,7 @@ import (
 // does, until the script ends (or 'stop-control').
 func TestControlScripts(t *testing.T) {
 	pki := linetest.NewPKI(t)
+	vidApp := linetest.NewAppliance(t, "appliance-1") // its PAI is for FFF1/8000
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/control",
 		Setup: scriptSetup,
@@ -51,6 +52,11 @@ func TestControlScripts(t *testing.T) {
 				defer st.Close()
 				_, err = st.Fail(args[0], station.ReasonLockFailed, "test: lock step 2 refused: hardware fault")
 				ts.Check(err)
+			},
+			// pai-appliance FILE writes an appliance.id whose PAI names
+			// VID FFF1 PID 8000.
+			"pai-appliance": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Check(vidApp.ID.Write(ts.MkAbs(args[0])))
 			},
 			"stop-control": func(ts *testscript.TestScript, neg bool, args []string) {
 				if stop, ok := controlStops[ts]; ok {
