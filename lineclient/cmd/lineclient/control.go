@@ -84,6 +84,7 @@ type (
 	sharedHomeKey struct{} // *stationhome.Home: the running process's open home
 	routedKey     struct{} // set while a routed command runs in the server
 	stdoutKey     struct{} // io.Writer: the request's stdout
+	stderrKey     struct{} // io.Writer: the request's stderr
 	cwdKey        struct{} // string: the request's directory
 )
 
@@ -94,6 +95,15 @@ func stdout(c *cli.Context) io.Writer {
 		return w
 	}
 	return clirun.Stdout
+}
+
+// stderr is where a command writes warnings: the request's buffer when it
+// runs for a client, else os.Stderr.
+func stderr(c *cli.Context) io.Writer {
+	if w, ok := c.Context.Value(stderrKey{}).(io.Writer); ok {
+		return w
+	}
+	return os.Stderr
 }
 
 // userPath resolves a path the user typed: against the client's directory
@@ -234,6 +244,7 @@ func (s *controlServer) execute(req *controlRequest) controlReply {
 	var out, errb bytes.Buffer
 	ctx := context.WithValue(context.Background(), sharedHomeKey{}, s.home)
 	ctx = context.WithValue(ctx, stdoutKey{}, io.Writer(&out))
+	ctx = context.WithValue(ctx, stderrKey{}, io.Writer(&errb))
 	ctx = context.WithValue(ctx, cwdKey{}, req.Cwd)
 	app := newApp()
 	app.Writer, app.ErrWriter = &out, &errb

@@ -242,10 +242,10 @@ func openLabelSource(c *cli.Context) (*labelSource, error) {
 			return nil, err
 		}
 		// Labels are for modules that ship: unused rows (failed modules'
-		// DACs, listed for the auditor) get none.
+		// DACs, listed for the auditor) and in-progress rows get none.
 		rows := all[:0]
 		for _, r := range all {
-			if !r.Unused() {
+			if r.Deployed() {
 				rows = append(rows, r)
 			}
 		}
