@@ -107,9 +107,9 @@ type Report struct {
 	Reconciled bool `json:"reconciled"`
 	// Abandoned lists the ceremonies the officer abandoned, with the DACs
 	// they issued and never delivered: to be revoked.
-	Abandoned     []AbandonedBatch `json:"abandoned"`
-	Deployed      int64            `json:"deployed"`
-	Unused        int64            `json:"unused"`
+	Abandoned []AbandonedBatch `json:"abandoned"`
+	Deployed  int64            `json:"deployed"`
+	Unused    int64            `json:"unused"`
 	// InProgress counts issued DACs that no manifest deployed or listed
 	// unused but one lists in progress; InProgressBy groups them. They are
 	// not discrepancies: a later manifest accounts for them.
@@ -117,10 +117,10 @@ type Report struct {
 	InProgressBy []InProgressGroup `json:"in_progress_by,omitempty"`
 	// ApplianceFingerprint is the fingerprint of the appliance identity the
 	// log was verified against, when the caller knows it.
-	ApplianceFingerprint string `json:"appliance_fingerprint,omitempty"`
-	Discrepancies []Discrepancy    `json:"discrepancies"`
-	Omitted       int64            `json:"discrepancies_omitted"`
-	byKind        map[string]int64 // all discrepancies per kind, listed or not
+	ApplianceFingerprint string           `json:"appliance_fingerprint,omitempty"`
+	Discrepancies        []Discrepancy    `json:"discrepancies"`
+	Omitted              int64            `json:"discrepancies_omitted"`
+	byKind               map[string]int64 // all discrepancies per kind, listed or not
 }
 
 func newReport() *Report {
