@@ -102,7 +102,12 @@ func runCommand() *cli.Command {
 			defer signal.Stop(sig)
 			go func() {
 				<-sig
-				fmt.Fprintln(os.Stderr, "lineclient: stopping after the current steps (Ctrl-C again to stop now)")
+				const msg = "lineclient: stopping after the current steps (Ctrl-C again to stop now)"
+				if tty {
+					disp.Notice(msg) // above the status block, which redraws below it
+				} else {
+					fmt.Fprintln(os.Stderr, msg)
+				}
 				close(stop)
 				<-sig
 				cancel()
