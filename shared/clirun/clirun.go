@@ -169,6 +169,7 @@ func Configure(app *cli.App) {
 	for _, cmd := range app.Commands {
 		configureCommand(cmd, "")
 	}
+	configureHomeCheck(app)
 }
 
 func configureCommand(cmd *cli.Command, parent string) {
