@@ -132,6 +132,7 @@ func signAction(c *cli.Context) error {
 	res, err := r.Run(ctx, b, ceremony.Options{DryRun: dry, OutDir: out})
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {
+			res.Outcome = outcomeInterrupted // not "signed": the batch is not finished
 			printSummary(res)
 		}
 		return clirun.WithHint(err, "nothing is lost: run 'appliance sign %s --out DIR' again to finish the batch", path)
@@ -217,6 +218,10 @@ func signHint(err error) error {
 		{ceremony.ErrOutputExists, "move the file away or write to another directory with --out"},
 		{bundle.ErrUnknownSender, "enroll the station first ('appliance station enroll BUNDLE'), or check it is not revoked"},
 		{bundle.ErrWrongRecipient, "the bundle is for another appliance: check the station's appliance.id"},
+		{bundle.ErrCiphertext, corruptCSRBundleHint},
+		{bundle.ErrStructure, corruptCSRBundleHint},
+		{bundle.ErrHashMismatch, corruptCSRBundleHint},
+		{bundle.ErrAgeHeader, corruptCSRBundleHint},
 		{ceremony.ErrPAINotValid, "a DAC's notBefore (ceremony time minus dac.backdate_seconds) must fall within the PAI's validity: lower backdate_seconds in the policy or install a PAI valid since then"},
 		{errNoPKI, "install a PAI and PAA first ('appliance pai create-test' or 'appliance pai import')"},
 	}

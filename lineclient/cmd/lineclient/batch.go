@@ -112,7 +112,7 @@ func batchCommand() *cli.Command {
 						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, TempDir: tmp}
 					res, err := im.Import(userPath(c, c.Args().First()))
 					if err != nil {
-						return err
+						return importHint(err)
 					}
 					fmt.Fprintf(stdout(c), "imported bundle %s for batch %s: %d DACs, %d refused, %d not returned\n",
 						res.ReturnID, res.Batch.ID, res.DACs, res.Refused, res.NotReturned)

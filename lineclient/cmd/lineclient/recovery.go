@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/shared/clirun"
 )
@@ -107,4 +108,18 @@ func storeMAC(s string) string {
 		}
 	}
 	return n[0:2] + ":" + n[2:4] + ":" + n[4:6] + ":" + n[6:8] + ":" + n[8:10] + ":" + n[10:12]
+}
+
+// importHint adds the fix to a refused import.
+func importHint(err error) error {
+	switch {
+	case clirun.HintOf(err) != "":
+		return err
+	case errors.Is(err, bundle.ErrCiphertext), errors.Is(err, bundle.ErrStructure),
+		errors.Is(err, bundle.ErrHashMismatch), errors.Is(err, bundle.ErrAgeHeader):
+		return clirun.WithHint(err, "the file is damaged (a truncated copy or a bad stick); nothing was imported: copy it again from the appliance's output, or ask the officer to write the return bundle again")
+	case errors.Is(err, bundle.ErrWrongRecipient):
+		return clirun.WithHint(err, "the bundle is for another station: import it on the station it names")
+	}
+	return err
 }

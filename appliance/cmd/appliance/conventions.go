@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/appliance/policy"
 )
@@ -35,3 +36,11 @@ func productWarning(h *home.Home, name, vidHex, pidHex string) string {
 	}
 	return ""
 }
+
+// corruptCSRBundleHint is the fix for a csr-batch bundle damaged on the
+// way (truncated copy, bad stick): nothing was signed.
+const corruptCSRBundleHint = "the file is damaged (a truncated copy or a bad stick); nothing was signed: copy it again, or have the station write the same batch again ('lineclient batch export --rewrite ID --out DIR')"
+
+// outcomeInterrupted is the summary's outcome of a ceremony stopped by
+// Ctrl-C at a committed point: it is resumed by running sign again.
+const outcomeInterrupted ceremony.Outcome = "interrupted"
