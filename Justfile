@@ -11,7 +11,7 @@ export GOFLAGS := "-mod=readonly"
 default:
     @just --list
 
-# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests); never reinstalls.
+# Install what is missing (softhsm2, opensc, age, openssl, poppler-utils for the label tests; gcc, make, libmbedtls-dev, clang and its libFuzzer runtime for the C firmware; node/npm and the pinned esptool-js for the ROM-loader interop test); never reinstalls.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -21,25 +21,44 @@ setup:
     command -v age >/dev/null && command -v age-keygen >/dev/null || missing+=(age)
     command -v openssl >/dev/null || missing+=(openssl)
     command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || missing+=(poppler-utils)
+    command -v cc >/dev/null || missing+=(gcc)
+    command -v make >/dev/null || missing+=(make)
+    [ -e /usr/include/mbedtls/version.h ] || missing+=(libmbedtls-dev)
+    command -v clang >/dev/null || missing+=(clang)
+    compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null || missing+=(libclang-rt-dev)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     command -v go >/dev/null || { echo "setup: error: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "setup: softhsm2, opensc, age, openssl, poppler-utils present"
-        exit 0
+        echo "setup: softhsm2, opensc, age, openssl, poppler-utils, gcc, make, libmbedtls-dev, clang, libclang-rt-dev, node, npm present"
+    else
+        sudo=""
+        if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+        echo "setup: installing ${missing[*]}"
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    echo "setup: installing ${missing[*]}"
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # esptool-js for the ROM-loader interop test, pinned by its lock file.
+    esptooljs=lineclient/sim/testdata/esptooljs
+    if [ ! -e "$esptooljs/node_modules/esptool-js/package.json" ]; then
+        echo "setup: npm ci in $esptooljs (esptool-js)"
+        (cd "$esptooljs" && npm ci --no-audit --no-fund)
+    fi
 
-# Build both programs into ./bin.
+# Build the programs into ./bin: appliance, lineclient and the C firmware's dacline-module.
 build:
     mkdir -p {{bin}}
     go build -o {{bin}}/appliance ./appliance/cmd/appliance
     go build -o {{bin}}/lineclient ./lineclient/cmd/lineclient
+    make -s -C lineclient/firmware BIN={{bin}}
 
-# Unit and integration tests (SoftHSM2, PTYs, bbolt, age/openssl interop) with -race.
+# Build the C reference firmware's host program, bin/dacline-module (lineclient/firmware).
+firmware:
+    make -s -C lineclient/firmware BIN={{bin}}
+
+# Unit and integration tests (SoftHSM2, PTYs, bbolt, age/openssl interop) with -race; the C firmware's unit tests under ASan+UBSan.
 test: setup
+    make -s -C lineclient/firmware test
     go vet ./...
     go test -race -count=1 -timeout 20m ./...
 
@@ -66,6 +85,10 @@ fuzz seconds="10": setup
             go test -run '^$' -fuzz "^${target}\$" -fuzztime {{seconds}}s "$pkg"
         done
     done
+    echo "fuzz: lineclient/firmware fuzz_frame (libFuzzer)"
+    make -s -C lineclient/firmware fuzz
+    mkdir -p lineclient/firmware/build/corpus
+    lineclient/firmware/build/fuzz_frame -max_total_time={{seconds}} -print_final_stats=0 lineclient/firmware/build/corpus
 
 # The one-command tour: a whole factory run in a temporary directory.
 demo: setup build

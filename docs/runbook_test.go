@@ -301,6 +301,7 @@ type helpPage struct {
 	ok       bool
 	commands map[string]bool
 	flags    map[string]bool // name (without dashes) → takes a value
+	args     bool            // takes arguments besides its subcommands (USAGE line)
 }
 
 var (
@@ -372,6 +373,13 @@ func parseHelp(out []byte, p *helpPage) {
 		}
 		head, _, _ := strings.Cut(text, "  ") // names end at the first double space
 		switch section {
+		case "USAGE":
+			// "lineclient flash [command options] OFFSET FILE": a command
+			// with subcommands that also takes arguments itself.
+			if _, after, ok := strings.Cut(text, "[command options]"); ok {
+				a := strings.TrimSpace(after)
+				p.args = a != "" && a != "[arguments...]"
+			}
 		case "COMMANDS":
 			for _, name := range strings.Split(head, ",") {
 				p.commands[strings.TrimSpace(name)] = true
@@ -435,7 +443,7 @@ func (c *clis) check(words []string) error {
 		if strings.HasPrefix(w, "$") {
 			continue // a script variable: its value is not known here
 		}
-		if len(cur.commands) == 0 {
+		if len(cur.commands) == 0 || (cur.args && !cur.commands[w]) {
 			continue // a positional argument
 		}
 		if !cur.commands[w] {

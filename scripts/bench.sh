@@ -151,6 +151,7 @@ openssl_baseline
 bench bundle ./airgap-bundles/bundle BenchmarkBundle100kCSRs DACLINE_BENCH_CSRS="$BUNDLE_N"
 bench ports ./lineclient/runner BenchmarkPorts
 bench stationcpu ./lineclient/runner BenchmarkStationCPU
+bench modulecpu ./lineclient/firmware BenchmarkModuleCPU
 bench audit ./shared/auditlog BenchmarkVerifyExport DACLINE_AUDIT_BENCH_N="$AUDIT_N"
 
 # --- the report --------------------------------------------------------------------
@@ -228,6 +229,15 @@ if [ "${STATUS[stationcpu]}" = ok ]; then
     row "  gross (incl. process start, idle polling)" "$(m stationcpu ms-cpu/module-gross)" "ms" "an empty run costs $(fmtn "$(m stationcpu ms-cpu/empty-run)") ms"
 else
     absent stationcpu "station CPU per module (--timing fast)"
+fi
+
+echo
+echo "Module side (CPU per provisioned module, waits excluded: keygen+CSR, storage, attestation, lock)"
+if [ "${STATUS[modulecpu]}" = ok ]; then
+    row "C reference firmware (dacline-module, POSIX HAL)" "$(m modulecpu c-ms-cpu/module)" "ms" "$(ratio "$(m modulecpu c/go)") the Go simulator; keygen+CSR $(fmtn "$(m modulecpu c-keygen+csr-ms)"), storage $(fmtn "$(m modulecpu c-storage-ms)"), attest $(fmtn "$(m modulecpu c-attest-ms)"), lock $(fmtn "$(m modulecpu c-lock-ms)") ms"
+    row "Go simulator (lineclient sim --timing fast)" "$(m modulecpu go-ms-cpu/module)" "ms" "1.00× (baseline); keygen+CSR $(fmtn "$(m modulecpu go-keygen+csr-ms)"), storage $(fmtn "$(m modulecpu go-storage-ms)"), attest $(fmtn "$(m modulecpu go-attest-ms)"), lock $(fmtn "$(m modulecpu go-lock-ms)") ms"
+else
+    absent modulecpu "C firmware vs Go simulator, CPU per module"
 fi
 
 echo

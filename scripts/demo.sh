@@ -118,6 +118,9 @@ trap 'exit 130' INT TERM
 
 # --- the stages ---------------------------------------------------------------
 
+# shellcheck source=scripts/demo_lifecycle.sh
+. "$(dirname "$0")/demo_lifecycle.sh"
+
 stage_pin() {
     header "The HSM PIN" \
         "The officer's PIN never appears on a command line: it is kept in a file only its owner can read and given with --pin-file (or typed at a prompt, or in \$DACLINE_HSM_PIN)."
@@ -381,6 +384,10 @@ main() {
         BLOCKED=""
         stage_log
         if [ -z "$BLOCKED" ]; then stage_audit; fi
+        # Issue 17 (scripts/demo_lifecycle.sh): revocation and the officer quorum.
+        if [ -z "$BLOCKED" ]; then stage_revocation; fi
+        BLOCKED=""
+        stage_quorum
     fi
     STAGE=""
     summary

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dacline/dacline/appliance/quorum"
 	"io"
 	"os"
 	"regexp"
@@ -27,6 +28,8 @@ type Config struct {
 	// VID and PID (4 uppercase hex digits) come from the installed PAI's subject.
 	VID string `json:"vid,omitempty"`
 	PID string `json:"pid,omitempty"`
+	// Quorum is set when the token's PINs are split among officers (quorum.go).
+	Quorum *quorum.Config `json:"quorum,omitempty"`
 }
 
 // HSM says which PKCS#11 token holds the keys.
@@ -91,6 +94,11 @@ func (c *Config) validate() error {
 		return errors.New("keys.age_wrap is required")
 	case c.AgeRecipient == "":
 		return errors.New("age_recipient is required")
+	}
+	if c.Quorum != nil {
+		if err := c.Quorum.Validate(); err != nil {
+			return err
+		}
 	}
 	return ValidateName(c.Name)
 }

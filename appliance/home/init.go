@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/dacline/dacline/appliance/quorum"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,6 +35,9 @@ type InitOptions struct {
 	SOPIN []byte
 	// Now is the creation time (time.Now when zero).
 	Now time.Time
+	// Quorum, when set, records that PIN and SOPIN are split among officers
+	// (quorum.go); init logs a quorum-created entry.
+	Quorum *quorum.Config
 }
 
 // Init creates the appliance home at dir: the token (with NewSoftHSMToken), the
@@ -108,6 +112,7 @@ func Init(dir string, o InitOptions) (retErr error) {
 			PAI:     KeyRef{Label: LabelPAI},
 			AgeWrap: LabelAgeWrap,
 		},
+		Quorum: o.Quorum,
 	}
 	hcfg := hsm.Config{ModulePath: o.Module, TokenLabel: o.TokenLabel}
 	if o.NewSoftHSMToken {
@@ -325,6 +330,9 @@ func recordInit(tmp string, cfg *Config, keys *initKeys) (retErr error) {
 	entries, err := initEntries(cfg.Name, keys.signing, keys.pai, cfg.Keys.AgeWrap, keys.wrap)
 	if err != nil {
 		return fmt.Errorf("init: audit log: %w", err)
+	}
+	if cfg.Quorum != nil {
+		entries = append(entries, quorumCreatedEntry(cfg.Quorum))
 	}
 	if err := appendEntries(l, entries...); err != nil {
 		return fmt.Errorf("init: %w", err)

@@ -11,7 +11,8 @@ import (
 )
 
 // TestReadsEveryFormat: the 12-column first format, the 14-column second
-// (status, reason) and the current one (station) are all read; an
+// (status, reason), the third (flashing columns) and the current one
+// (station) are all read; an
 // in-progress row must name a state between dac-received and locked, and a
 // station column a station name.
 func TestReadsEveryFormat(t *testing.T) {
@@ -32,20 +33,20 @@ func TestReadsEveryFormat(t *testing.T) {
 		}
 		return b.String()
 	}
-	for _, n := range []int{12, 14, 15} {
+	for _, n := range []int{12, 14, 16, 17} {
 		rows, err := ReadAll(strings.NewReader(cut(n)))
 		if err != nil {
 			t.Fatalf("%d columns: %v", n, err)
 		}
-		if n == 15 && rows[0].Station != "line-1" || n < 15 && rows[0].Station != "" {
+		if n == 17 && rows[0].Station != "line-1" || n < 17 && rows[0].Station != "" {
 			t.Errorf("%d columns: station %q", n, rows[0].Station)
 		}
 	}
 	bad := map[string]string{
-		"writing,line-1": "", // control: accepted
-		"done,line-1":    "not a state between",
-		"bogus,line-1":   "not a state between",
-		"writing,Line 1": "not a station name",
+		"writing,,,line-1": "", // control: accepted
+		"done,,,line-1":    "not a state between",
+		"bogus,,,line-1":   "not a state between",
+		"writing,,,Line 1": "not a station name",
 	}
 	last := lines[len(lines)-1]
 	for tail, want := range bad {

@@ -26,13 +26,15 @@ type jsonRow struct {
 	LockedAt      string `json:"locked_at,omitempty"`
 	Status        Status `json:"status"`
 	Reason        string `json:"reason,omitempty"`
+	FlashedImages string `json:"flashed_images,omitempty"`
+	ROMLockCheck  string `json:"rom_lock_check,omitempty"`
 	Station       string `json:"station,omitempty"`
 }
 
 func (r Row) jsonRow() jsonRow {
 	j := jsonRow{MAC: r.MAC, SerialNumber: r.SerialNumber, DACSerial: r.DACSerial, DACSHA256: r.DACSHA256,
 		VID: fmt.Sprintf("%04X", r.VID), PID: fmt.Sprintf("%04X", r.PID), BatchID: r.BatchID,
-		Status: r.Status, Reason: r.Reason, Station: r.Station}
+		Status: r.Status, Reason: r.Reason, FlashedImages: r.FlashedImages, ROMLockCheck: r.ROMLockCheck, Station: r.Station}
 	if r.Deployed() {
 		d := int(r.Discriminator)
 		j.Discriminator = &d

@@ -30,11 +30,15 @@ import (
 // Header is the first line of every manifest, in column order.
 var Header = []string{"mac", "serial_number", "dac_serial", "dac_sha256", "vid", "pid",
 	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at",
-	"status", "reason", "station"}
+	"status", "reason", "flashed_images", "rom_lock_check", "station"}
 
-// statusColumns is the width of the second format (up to reason, before
-// station was added); the reader still accepts it, rows then naming no
-// station.
+// flashColumns is the width of the third format (up to rom_lock_check,
+// before station was added); the reader still accepts it, rows then naming
+// no station.
+const flashColumns = 16
+
+// statusColumns is the width of the second format (up to status and
+// reason, before the flashing columns were added).
 const statusColumns = 14
 
 // minColumns is the width of the first manifest format (up to locked_at,
@@ -76,7 +80,17 @@ type Row struct {
 	LockedAt      time.Time // RFC 3339 UTC; zero (empty) on unused rows
 	Status        Status
 	Reason        string // unused rows: the station's failure reason (lying-module, …); in-progress rows: the module's state
-	Station       string // the station that provisioned the module (empty in older manifests)
+	// FlashedImages are the production images the station wrote through
+	// the ROM loader and verified, "name@0xOFFSET=sha256" joined by ";"
+	// (empty when the station flashes nothing).
+	FlashedImages string
+	// ROMLockCheck is "ok" when GET_SECURITY_INFO read through the ROM
+	// after the lock confirmed it, "incomplete" when it did not, empty when
+	// not checked.
+	ROMLockCheck string
+	// Station is the station that provisioned the module (empty in older
+	// manifests).
+	Station string
 }
 
 // Unused reports whether the DAC is not in a shipped module.
@@ -151,11 +165,12 @@ func (r Row) record() []string {
 	vid, pid := fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID)
 	if !r.Deployed() {
 		return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
-			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason, r.Station}
+			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason, r.FlashedImages, r.ROMLockCheck, r.Station}
 	}
 	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
 		strconv.Itoa(int(r.Discriminator)), fmt.Sprintf("%08d", r.Passcode),
-		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), "", r.Station}
+		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), "",
+		r.FlashedImages, r.ROMLockCheck, r.Station}
 }
 
 // Counts are the rows of a manifest by status.
@@ -192,11 +207,18 @@ func WriteCSV(w io.Writer, s *station.Store, opt Options) (Counts, error) {
 // walk calls emit with every row, in manifest order.
 func walk(s *station.Store, opt Options, emit func(Row) error) (Counts, error) {
 	var c Counts
-	err := s.ForEachInState(station.StateDone, func(m *station.Module) error {
+	// Flashing records (flash.go) are read up front: no second read
+	// transaction inside the walk.
+	flashed, err := s.FlashRecords()
+	if err != nil {
+		return c, err
+	}
+	err = s.ForEachInState(station.StateDone, func(m *station.Module) error {
 		r, err := RowOf(m, opt)
 		if err != nil {
 			return err
 		}
+		setFlashColumns(&r, flashed[m.MAC])
 		r.Station = opt.Station
 		c.Deployed++
 		return emit(r)
@@ -315,8 +337,8 @@ type Reader struct {
 }
 
 // NewReader checks the header and returns a Reader for the rows. It accepts
-// the current header and the first format's (the 12 columns up to
-// locked_at, every row deployed).
+// the current header and the earlier formats' (the 12 columns up to
+// locked_at, every row deployed; the 14 up to status and reason).
 func NewReader(r io.Reader) (*Reader, error) {
 	cr := csv.NewReader(&limitedLines{r: r})
 	cr.ReuseRecord = true
@@ -324,7 +346,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	if len(h) != len(Header) && len(h) != statusColumns && len(h) != minColumns {
+	if len(h) != len(Header) && len(h) != flashColumns && len(h) != statusColumns && len(h) != minColumns {
 		return nil, fmt.Errorf("%w: header has %d columns, want %d (%s)", ErrFormat, len(h), len(Header), strings.Join(Header, ","))
 	}
 	for i, col := range h {
@@ -376,7 +398,13 @@ func parseRow(rec []string) (Row, error) {
 		}
 	}
 	if len(rec) > statusColumns {
-		r.Station = rec[14]
+		r.FlashedImages, r.ROMLockCheck = rec[14], rec[15]
+		if err := checkFlashColumns(r.FlashedImages, r.ROMLockCheck); err != nil {
+			return r, err
+		}
+	}
+	if len(rec) > flashColumns {
+		r.Station = rec[16]
 		if r.Station != "" && bundle.ValidateName(r.Station) != nil {
 			return r, fmt.Errorf("station %q is not a station name", r.Station)
 		}

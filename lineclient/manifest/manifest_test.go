@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dacline/dacline/lineclient/station"
+	"github.com/dacline/dacline/shared/onboarding"
 )
 
 // doneStore builds a store with n modules driven to done (fake CSR/DAC bytes:
@@ -318,5 +321,40 @@ func TestReaderStatusRules(t *testing.T) {
 	}
 	if _, err := ReadAll(strings.NewReader(strings.Join(Header[:13], ",") + "\n")); err == nil {
 		t.Error("a header cut after status accepted")
+	}
+}
+
+func TestFlashColumns(t *testing.T) {
+	head := strings.Join(Header[:flashColumns], ",") + "\n" // the third format: up to rom_lock_check
+	sum := strings.Repeat("ab", 32)
+	p := onboarding.Payload{VID: 0xFFF1, PID: 0x8000, Discovery: onboarding.DiscoveryBLE, Discriminator: 3840, Passcode: 20202021}
+	qr, _ := onboarding.EncodeQR(p)
+	manual, _ := onboarding.EncodeManual(p)
+	base := Row{MAC: "24:0a:c4:00:00:01", SerialNumber: "SN", DACSerial: "01", DACSHA256: sum, VID: 0xFFF1, PID: 0x8000,
+		Discriminator: 3840, Passcode: 20202021, QRPayload: qr, ManualCode: manual, BatchID: "b",
+		LockedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Status: StatusDeployed}
+	rec := base.record()
+	row := strings.Join(rec[:statusColumns], ",") + ","
+	rows, err := ReadAll(strings.NewReader(head + row + "app.bin@0x20000=" + sum + ";boot.bin@0x0=" + sum + ",ok\n"))
+	if err != nil || len(rows) != 1 || rows[0].ROMLockCheck != ROMLockOK || !strings.HasPrefix(rows[0].FlashedImages, "app.bin@0x20000=") {
+		t.Fatalf("%+v %v", rows, err)
+	}
+	if _, err := ReadAll(strings.NewReader(head + row + ",\n")); err != nil {
+		t.Fatalf("empty flashing columns: %v", err)
+	}
+	for name, tail := range map[string]string{
+		"no sha":        "app.bin@0x20000,ok",
+		"short sha":     "app.bin@0x20000=abcd,",
+		"decimal":       "app.bin@131072=" + sum + ",",
+		"bad lock":      ",yes",
+		"empty element": "app.bin@0x20000=" + sum + ";,",
+	} {
+		if _, err := ReadAll(strings.NewReader(head + row + tail + "\n")); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The second format (up to reason) still reads.
+	if _, err := ReadAll(strings.NewReader(strings.Join(Header[:14], ",") + "\n" + strings.TrimSuffix(row, ",") + "\n")); err != nil {
+		t.Errorf("14-column format: %v", err)
 	}
 }

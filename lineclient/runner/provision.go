@@ -22,11 +22,20 @@ type Provisioner struct {
 	PAI, PAA *x509.Certificate
 	CD       []byte // Certification Declaration, DER
 	VID, PID uint16
+	// ProductInfo is written as item product-info when any field is set
+	// (the station's product settings).
+	ProductInfo lineproto.ProductInfo
 	// Iterations for new SPAKE2+ verifiers (0 = station.DefaultIterations).
 	Iterations int
 	// CheckCD, when set, checks the CD against a DAC and its chain (the
 	// commissioner's CD validation).
 	CheckCD func(dac, pai, paa *x509.Certificate) error
+	// CRL, when set, is the latest CRL of PAI: a DAC it lists is never
+	// written (revoked.go).
+	CRL *x509.RevocationList
+	// FlashProduction: an attested module is locked only once its
+	// production images are recorded as flashed (flash.go).
+	FlashProduction bool
 
 	relockMu sync.Mutex
 	relocks  map[string]int // MAC → relocks in this run
@@ -125,6 +134,11 @@ func (p *Provisioner) next(ctx context.Context, c *lineproto.Client, port string
 	case station.StateCredentialsWritten:
 		return stepped(StepAttest)(p.attest(ctx, c, mac, id, fail))
 	case station.StateAttested, station.StateLocking:
+		if rec.State == station.StateAttested {
+			if wait, err := p.waitForFlash(mac); err != nil || wait {
+				return outcome{step: StepWaitFlash, settled: true, module: rec}, err
+			}
+		}
 		return stepped(StepLock)(p.lock(ctx, c, mac, id, rec, fail))
 	case station.StateLocked:
 		return stepped(StepVerify)(p.verifyLock(mac, id, rec, fail))
@@ -186,19 +200,37 @@ func (p *Provisioner) items(creds *station.Credentials) (map[lineproto.Item][]by
 	}
 	disc := binary.LittleEndian.AppendUint16(nil, ob.Discriminator)
 	iter := binary.LittleEndian.AppendUint32(nil, ob.Iterations)
-	return map[lineproto.Item][]byte{
+	// VID/PID as recorded with the module's CSR (what its DAC was issued for).
+	vid, pid := creds.Module.VID, creds.Module.PID
+	if vid == 0 || pid == 0 {
+		vid, pid = p.VID, p.PID
+	}
+	items := map[lineproto.Item][]byte{
 		lineproto.ItemDAC: creds.DAC, lineproto.ItemPAI: p.PAI.Raw, lineproto.ItemCD: p.CD,
 		lineproto.ItemDiscriminator: disc, lineproto.ItemVerifier: ob.Verifier, lineproto.ItemSalt: ob.Salt,
 		lineproto.ItemIterations: iter, lineproto.ItemSerialNumber: []byte(ob.SerialNumber),
 		lineproto.ItemRotatingIDUnique: ob.RotatingID,
-	}, nil
+		lineproto.ItemVendorID:         lineproto.U16Value(vid), lineproto.ItemProductID: lineproto.U16Value(pid),
+	}
+	if !p.ProductInfo.IsZero() {
+		v, err := p.ProductInfo.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("product settings: %w", err)
+		}
+		items[lineproto.ItemProductInfo] = v
+	}
+	return items, nil
 }
 
-// credentialsDigest is SHA-256 over item ‖ SHA-256(value) for every item in
-// lineproto.AllItems order: one value standing for the whole credential set.
+// credentialsDigest is SHA-256 over item ‖ SHA-256(value) for every item
+// written, in lineproto.KnownItems order: one value standing for the whole
+// credential set.
 func credentialsDigest(items map[lineproto.Item][]byte) []byte {
 	h := sha256.New()
-	for _, it := range lineproto.AllItems {
+	for _, it := range lineproto.KnownItems {
+		if _, ok := items[it]; !ok {
+			continue
+		}
 		sum := sha256.Sum256(items[it])
 		h.Write([]byte{byte(it)})
 		h.Write(sum[:])
@@ -213,7 +245,10 @@ func missingItems(items map[lineproto.Item][]byte, digests []lineproto.ItemDiges
 		have[d.Item] = d
 	}
 	var out []lineproto.Item
-	for _, it := range lineproto.AllItems {
+	for _, it := range lineproto.KnownItems {
+		if _, want := items[it]; !want {
+			continue
+		}
 		d, ok := have[it]
 		if !ok || d.SHA256 != sha256.Sum256(items[it]) || int(d.Length) != len(items[it]) {
 			out = append(out, it)
@@ -241,6 +276,9 @@ func (p *Provisioner) write(ctx context.Context, c *lineproto.Client, mac string
 	creds, items, err := p.credentialItems(mac)
 	if err != nil {
 		return outcome{}, err
+	}
+	if o, ok, err := p.revoked(mac, creds); !ok {
+		return o, err
 	}
 	digest := credentialsDigest(items)
 	missing := missingItems(items, id.Digests)

@@ -21,7 +21,18 @@
 //     debug is off from the flash-encryption step on;
 //   - durable state (key, CSR, committed items, lock mask) is saved
 //     atomically in Options.StateDir before a reply reports it; RAM state
-//     (staged chunks, the reply cache) is lost on every reset or removal.
+//     (staged chunks, the reply cache) is lost on every reset or removal;
+//   - with a StateDir, each module's SPI flash is a 4 MiB image file
+//     (flash-<mac>.bin, flash.go) holding what the line protocol wrote, in
+//     Espressif's formats (docs/esp32.md): the key entry of esp_secure_cert
+//     is written at GENERATE_KEY and never lost, whatever instant the
+//     process dies (in-place programming or a journal).
+//
+// With Options.Download a module starts in its chip's serial ROM loader
+// instead (download.go): it answers the ESP ROM-loader protocol against its
+// flash image and eFuse state until FLASH_END boots its firmware; tests put
+// a module back into the loader with Jig.ResetIntoDownload, as a jig's
+// boot-strap wiring does.
 //
 // Faults (Options.Faults) corrupt real bytes on the wire or reset the
 // module; they never break the invariants above — except Lying, which

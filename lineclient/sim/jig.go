@@ -30,8 +30,9 @@ type Jig struct {
 	mu    sync.Mutex
 	mod   *module
 	modID int
-	next  int // next module in this jig's sequence, or -1
-	polls int // IDENTIFY requests answered in a row while the module is locked
+	next  int         // next module in this jig's sequence, or -1
+	polls int         // IDENTIFY requests answered in a row while the module is locked
+	rom   *romSession // the module is in the ROM loader (download.go)
 	stats JigStats
 
 	wmu     sync.Mutex // serialises writes to master
@@ -125,6 +126,7 @@ func (j *Jig) removeLocked() {
 	j.mod.mu.Lock()
 	j.mod.reset()
 	j.mod.mu.Unlock()
+	j.rom = nil
 	j.sim.release(j.modID)
 	j.sim.opts.Logf("jig %d: module %d (%s) removed", j.index, j.modID, j.mod.p.MAC)
 	j.mod, j.modID = nil, -1
@@ -149,6 +151,9 @@ func (j *Jig) insertLocked(id int) error {
 	j.mod, j.modID = m, id
 	j.polls = 0
 	j.sim.opts.Logf("jig %d: module %d (%s) inserted", j.index, id, m.p.MAC)
+	if j.sim.opts.Download.Enabled {
+		return j.enterDownload(m)
+	}
 	go j.announce(m, ev)
 	return nil
 }
@@ -226,7 +231,7 @@ func (j *Jig) run() {
 	for {
 		_ = j.master.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		n, err := j.master.Read(buf)
-		if n > 0 {
+		if n > 0 && !j.feedROM(buf[:n]) {
 			j.df.Feed(j.filterInput(buf[:n]), j.onFrame)
 		}
 		if err != nil {

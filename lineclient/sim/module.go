@@ -189,7 +189,7 @@ func (m *module) handle(req lineproto.Message) result {
 
 func (m *module) digests() []lineproto.ItemDigest {
 	var out []lineproto.ItemDigest
-	for _, it := range lineproto.AllItems {
+	for _, it := range lineproto.KnownItems {
 		if v, ok := m.p.Items[itemKey(it)]; ok {
 			out = append(out, lineproto.ItemDigest{Item: it, Length: uint32(len(v)), SHA256: sha256.Sum256(v)})
 		}
@@ -220,7 +220,7 @@ func (m *module) generateKey() result {
 		// Idempotent: the same key's CSR, byte for byte.
 		return result{body: &lineproto.GenerateKeyResponse{CSR: m.p.CSR, SPKIHash: spkiHash(&m.key.PublicKey)}}
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := m.newKey() // keystorage.go: where the module keeps it
 	if err != nil {
 		return refuse(lineproto.StatusHardwareFault, "key generation failed")
 	}
@@ -392,11 +392,16 @@ func burnTime(s lineproto.LockStep) time.Duration {
 	return []time.Duration{0, 50, 40, 20, 20}[s] * time.Millisecond
 }
 
+// save records the durable state, then brings the flash image in line
+// with it (flash.go).
 func (m *module) save() error {
 	if m.store == nil {
 		return nil
 	}
-	return m.store.save(&m.p)
+	if err := m.store.save(&m.p); err != nil {
+		return err
+	}
+	return m.syncFlash()
 }
 
 func spkiHash(pub *ecdsa.PublicKey) [32]byte {

@@ -46,6 +46,7 @@ func provisioned(t testing.TB) *module {
 		lineproto.ItemDiscriminator: lineproto.DiscriminatorValue(1), lineproto.ItemVerifier: verifier,
 		lineproto.ItemSalt: make([]byte, 16), lineproto.ItemIterations: lineproto.IterationsValue(1000),
 		lineproto.ItemSerialNumber: []byte("S"), lineproto.ItemRotatingIDUnique: make([]byte, 16),
+		lineproto.ItemVendorID: lineproto.U16Value(0xFFF1), lineproto.ItemProductID: lineproto.U16Value(0x8000),
 	}
 	for it, v := range items {
 		do(lineproto.TypeWriteChunk, &lineproto.WriteChunkRequest{Item: it, Total: uint32(len(v)), Data: v})

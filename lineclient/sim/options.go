@@ -158,8 +158,15 @@ type Options struct {
 	Seed uint64
 	// SlowDelay is how late a "slow" reply comes (default 1.5s).
 	SlowDelay time.Duration
-	// ChipModel and Firmware are what IDENTIFY reports.
+	// KeyStorage is where new modules keep their key: KeyPlaintext
+	// (default), KeyEFuse or KeyDerived (keystorage.go); it decides what
+	// their esp_secure_cert partition holds.
+	KeyStorage string
+	// ChipModel and Firmware are what IDENTIFY reports; ChipModel is also
+	// the chip the ROM loader emulates (Download).
 	ChipModel, Firmware string
+	// Download starts the modules in the chip's ROM loader (download.go).
+	Download Download
 	// Logf, if set, receives one line per module event (insert, remove,
 	// reboot, fault). Never key material.
 	Logf func(format string, args ...any)
@@ -179,6 +186,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.ModulesPerJig < 0 || o.ModulesPerJig > 100000 {
 		return fmt.Errorf("sim: modules per jig %d out of range 1..100000", o.ModulesPerJig)
+	}
+	if err := checkKeyStorage(o.KeyStorage); err != nil {
+		return err
 	}
 	if o.SwapPolls <= 0 {
 		o.SwapPolls = 3

@@ -34,6 +34,11 @@ type persisted struct {
 	LockMask      uint8             `json:"lock_mask"`
 	History       []uint8           `json:"history"`
 	Boots         int               `json:"boots"`
+	// Key storage variant (keystorage.go) and, for a derived key, the
+	// simulated eFuse HMAC key and the salt kept in flash.
+	KeyStorage string `json:"key_storage,omitempty"`
+	HMACKey    []byte `json:"efuse_hmac_key,omitempty"`
+	KeySalt    []byte `json:"key_salt,omitempty"`
 }
 
 const persistedFormat = 1

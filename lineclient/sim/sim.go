@@ -14,6 +14,7 @@ type Sim struct {
 	store   *stateStore
 	jigs    []*Jig
 	closing chan struct{}
+	dl      *downloadState // download.go; guarded by mu
 
 	mu      sync.Mutex
 	modules map[int]*module
@@ -159,5 +160,6 @@ func (s *Sim) Close() error {
 		errs = append(errs, m.save())
 		m.mu.Unlock()
 	}
+	s.closeFlashes()
 	return errors.Join(errs...)
 }

@@ -3,7 +3,9 @@
 //
 // Layout (dir is 0700; secret files are 0600 and Open refuses looser modes):
 //
-//	config.json          product settings: station name, VID, PID, appliance name
+//	config.json          product settings: station name, VID, PID, appliance name, and the
+//	                     optional product-info fields (vendor name … product URL) every
+//	                     module gets (line-protocol item 0x0C; checked at Open)
 //	station.id           the station's public identity (bundle.StationIdentity)
 //	age-identity.txt     age X25519 identity (secret, 0600)
 //	ed25519-key.pem      Ed25519 signing key, PKCS#8 PEM (secret, 0600)

@@ -18,6 +18,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/shared/lineproto"
 	"github.com/dacline/dacline/shared/matter"
 	"github.com/dacline/dacline/shared/storecheck"
 )
@@ -57,6 +58,10 @@ type Config struct {
 	// by (lineclient init --cd-signer). Absent in homes made without it.
 	HasCDSigner bool      `json:"has_cd_signer,omitempty"`
 	Created     time.Time `json:"created"`
+	// Product holds the optional product-info fields every module gets
+	// (line-protocol item 0x0C, the chip-factory NVS keys vendor-name …
+	// product-url). Absent: the item is not written.
+	Product *lineproto.ProductInfo `json:"product,omitempty"`
 }
 
 // Home is an open station home.
@@ -102,6 +107,11 @@ func Open(dir string) (*Home, error) {
 	}
 	if err := strictJSON(b, &h.Config); err != nil {
 		return nil, fmt.Errorf("station home %s: %w", h.Path(ConfigFile), err)
+	}
+	if h.Config.Product != nil {
+		if err := h.Config.Product.Validate(); err != nil {
+			return nil, fmt.Errorf("station home %s: product: %w", h.Path(ConfigFile), err)
+		}
 	}
 	if h.Identity, err = bundle.ReadStationIdentity(h.Path(StationIDFile)); err != nil {
 		return nil, fmt.Errorf("station home: %w", err)

@@ -19,6 +19,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
+	"github.com/dacline/dacline/shared/lineproto"
 	"github.com/dacline/dacline/shared/matter"
 )
 
@@ -31,7 +32,10 @@ type InitOptions struct {
 	// CDSigner is the certificate (PEM or DER) the CD must be signed by,
 	// optional and only with CD: Init refuses a CD it does not verify.
 	CDSigner []byte
-	Now      time.Time
+	// Product: optional product-info fields written into every module
+	// (zero: none).
+	Product lineproto.ProductInfo
+	Now     time.Time
 }
 
 // maxCDSize bounds cd.der (a CD is a few hundred bytes; CSA allows up to 600 in the attestation elements).
@@ -55,6 +59,11 @@ func Init(dir string, o InitOptions) (*Home, error) {
 	}
 	if o.PID == 0 {
 		return nil, errors.New("init station: pid 0000 is not a product ID")
+	}
+	if !o.Product.IsZero() {
+		if err := o.Product.Validate(); err != nil {
+			return nil, fmt.Errorf("init station: %w", err)
+		}
 	}
 	if o.CD != nil {
 		var raw asn1.RawValue
@@ -167,6 +176,10 @@ func populate(dir string, o InitOptions) error {
 	}
 	cfg := Config{Version: 1, Name: o.Name, VID: vid, PID: pid, ApplianceName: o.Appliance.Name, HasCD: o.CD != nil,
 		HasCDSigner: o.CDSigner != nil, Created: created}
+	if !o.Product.IsZero() {
+		p := o.Product
+		cfg.Product = &p
+	}
 	cb, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := writeFile(dir, ConfigFile, append(cb, '\n'), 0o644); err != nil {
 		return err

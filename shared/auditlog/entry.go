@@ -84,7 +84,9 @@ var newEntry = map[Type]func() Entry{
 func Types() []Type {
 	return []Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
 		TypeStationRevoked, TypePolicyChanged, TypeCeremonyStarted, TypeDACIssued, TypeCSRRefused,
-		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored}
+		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored,
+		// revocation and quorum (entrytypes_revocation.go)
+		revocationQuorumTypes[0], revocationQuorumTypes[1], revocationQuorumTypes[2]}
 }
 
 // NewEntry returns an empty entry of type t, or nil when t is unknown.

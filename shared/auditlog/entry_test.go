@@ -32,6 +32,11 @@ func sampleEntries() []Entry {
 		&LogExported{PreviousTreeSize: 12},
 		&LogAnchored{Officer: "alice"},
 		&CeremonyAbandoned{BatchID: "b2", Issued: 2, Officer: "alice", Reason: "station lost", Serials: []string{"40aa", "41bb"}, Station: "line-1"},
+		// revocation and quorum
+		&CRLIssued{Added: []string{"40aa"}, CRLNumber: 2, CRLSHA256: hashHex(9), NextUpdate: Timestamp{time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC)},
+			Officer: "alice", PAISHA256: hashHex(3), Reason: "cessationOfOperation", Revoked: 3, ThisUpdate: Timestamp{time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}},
+		&QuorumCreated{Officers: []string{"alice", "bob", "carol"}, QuorumID: "0a1b2c", Threshold: 2},
+		&QuorumUnlocked{Command: "crl issue", Officers: []string{"alice", "carol"}, QuorumID: "0a1b2c"},
 	}
 	at := time.Date(2026, 11, 25, 9, 30, 1, 123456000, time.FixedZone("CET", 3600))
 	for i, e := range es {

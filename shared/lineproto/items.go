@@ -23,12 +23,25 @@ const (
 	ItemIterations       Item = 0x07 // u32 little-endian, 1000..100000
 	ItemSerialNumber     Item = 0x08 // printable ASCII, 1..32 bytes
 	ItemRotatingIDUnique Item = 0x09 // rotating-device-ID unique ID, 16..32 bytes
+	ItemVendorID         Item = 0x0A // u16 little-endian, 0x0001..0xFFF4
+	ItemProductID        Item = 0x0B // u16 little-endian, 0x0001..0xFFFF
+	ItemProductInfo      Item = 0x0C // §4 TLV body of product-info fields (productinfo.go), optional
 )
 
-// AllItems lists every item in the order a host writes them; a module is
-// "credentials written" when all of them are committed.
+// AllItems lists every required item in the order a host writes them; a
+// module is "credentials written" when all of them are committed.
 var AllItems = []Item{ItemDAC, ItemPAI, ItemCD, ItemDiscriminator, ItemVerifier,
-	ItemSalt, ItemIterations, ItemSerialNumber, ItemRotatingIDUnique}
+	ItemSalt, ItemIterations, ItemSerialNumber, ItemRotatingIDUnique,
+	ItemVendorID, ItemProductID}
+
+// OptionalItems are written when the station has a value for them; a module
+// commits them like any item but does not need them to leave
+// "key generated".
+var OptionalItems = []Item{ItemProductInfo}
+
+// KnownItems is AllItems then OptionalItems: every item of this protocol
+// version in write order (the order digests are reported in).
+var KnownItems = append(append([]Item{}, AllItems...), OptionalItems...)
 
 type itemRule struct {
 	name     string
@@ -45,6 +58,9 @@ var itemRules = map[Item]itemRule{
 	ItemIterations:       {"spake2p-iterations", 4, 4},
 	ItemSerialNumber:     {"serial-number", 1, 32},
 	ItemRotatingIDUnique: {"rd-id-uid", 16, 32},
+	ItemVendorID:         {"vendor-id", 2, 2},
+	ItemProductID:        {"product-id", 2, 2},
+	ItemProductInfo:      {"product-info", 1, 512},
 }
 
 func (i Item) String() string {
@@ -63,7 +79,7 @@ func (i Item) MaxLen() int { return itemRules[i].max }
 // ItemMask is a bit set of items: bit (item-1).
 type ItemMask uint16
 
-// AllItemsMask has every item's bit set.
+// AllItemsMask has every required item's bit set (product-info, optional, is not in it).
 var AllItemsMask = func() ItemMask {
 	var m ItemMask
 	for _, it := range AllItems {
@@ -123,12 +139,28 @@ func ValidateItem(item Item, value []byte) error {
 				return fmt.Errorf("%w: serial-number has a non-printable byte 0x%02x", ErrInvalidItem, b)
 			}
 		}
+	case ItemVendorID:
+		// Matter Core 2.5.2: 0xFFF5..0xFFFF are reserved, 0 is not a vendor.
+		if v := binary.LittleEndian.Uint16(value); v == 0 || v > 0xFFF4 {
+			return fmt.Errorf("%w: vendor-id 0x%04x outside 0x0001..0xfff4", ErrInvalidItem, v)
+		}
+	case ItemProductID:
+		if v := binary.LittleEndian.Uint16(value); v == 0 {
+			return fmt.Errorf("%w: product-id 0x0000 is not a product", ErrInvalidItem)
+		}
+	case ItemProductInfo:
+		if _, err := ParseProductInfo(value); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidItem, err)
+		}
 	}
 	return nil
 }
 
 // DiscriminatorValue encodes a discriminator as its item value.
 func DiscriminatorValue(d uint16) []byte { return binary.LittleEndian.AppendUint16(nil, d) }
+
+// U16Value encodes a vendor or product ID as its item value.
+func U16Value(v uint16) []byte { return binary.LittleEndian.AppendUint16(nil, v) }
 
 // IterationsValue encodes a PBKDF iteration count as its item value.
 func IterationsValue(n uint32) []byte { return binary.LittleEndian.AppendUint32(nil, n) }

@@ -35,6 +35,7 @@ func TestValidateItem(t *testing.T) {
 		ItemDAC: p256, ItemPAI: p256, ItemCD: {0x30, 0x00}, ItemDiscriminator: DiscriminatorValue(4095),
 		ItemVerifier: verifier, ItemSalt: make([]byte, 16), ItemIterations: IterationsValue(1000),
 		ItemSerialNumber: []byte("SN 0001"), ItemRotatingIDUnique: make([]byte, 16),
+		ItemVendorID: U16Value(0xFFF4), ItemProductID: U16Value(0xFFFF), ItemProductInfo: {TagVendorName, 1, 0, 'A'},
 	}
 	for it, v := range good {
 		if err := ValidateItem(it, v); err != nil {
@@ -46,7 +47,7 @@ func TestValidateItem(t *testing.T) {
 		item Item
 		v    []byte
 	}{
-		{"unknown item", Item(0x0A), []byte{1}},
+		{"unknown item", Item(0x0D), []byte{1}},
 		{"dac not a certificate", ItemDAC, []byte{0x30, 0x00}},
 		{"dac over 600 bytes", ItemDAC, bytes.Repeat([]byte{0x30}, 601)},
 		{"dac on p-384", ItemDAC, selfSigned(t, &k384.PublicKey, k384)},
@@ -65,6 +66,14 @@ func TestValidateItem(t *testing.T) {
 		{"serial 33 bytes", ItemSerialNumber, bytes.Repeat([]byte{'A'}, 33)},
 		{"serial with newline", ItemSerialNumber, []byte("SN\n1")},
 		{"rd-id-uid 15 bytes", ItemRotatingIDUnique, make([]byte, 15)},
+		{"vendor-id 0", ItemVendorID, U16Value(0)},
+		{"vendor-id 0xfff5", ItemVendorID, U16Value(0xFFF5)},
+		{"vendor-id 3 bytes", ItemVendorID, []byte{1, 0, 0}},
+		{"product-id 0", ItemProductID, U16Value(0)},
+		{"product-id 1 byte", ItemProductID, []byte{1}},
+		{"product-info empty", ItemProductInfo, nil},
+		{"product-info unknown tag", ItemProductInfo, []byte{0x09, 1, 0, 'A'}},
+		{"product-info 513 bytes", ItemProductInfo, make([]byte, 513)},
 	}
 	for _, b := range bad {
 		if err := ValidateItem(b.item, b.v); !errors.Is(err, ErrInvalidItem) {
@@ -84,7 +93,7 @@ func TestLockMask(t *testing.T) {
 	if LockMask(0x03).Next() != LockReadDisableProtect || LockMaskAll.Next() != 0 {
 		t.Fatal("Next")
 	}
-	if AllItemsMask != 0x1FF {
+	if AllItemsMask != 0x7FF {
 		t.Fatalf("all items mask 0x%x", AllItemsMask)
 	}
 }

@@ -108,17 +108,21 @@ func CheckReader(r io.ReaderAt, size int64) error {
 	switch {
 	case err0 != nil && err1 != nil:
 		return damaged("meta page 0: %v; meta page 1: %v", err0, err1)
-	case err0 != nil:
-		return damaged("meta page 0: %v", err0)
-	case err1 != nil:
-		return damaged("meta page 1: %v", err1)
-	case m0.pageSize != m1.pageSize:
+	case err0 == nil && err1 == nil && m0.pageSize != m1.pageSize:
 		return damaged("meta pages disagree on the page size (%d and %d)", m0.pageSize, m1.pageSize)
 	}
-	for i, m := range []meta{m0, m1} {
-		if err := checkMeta(r, size, m); err != nil {
-			return damaged("meta page %d (txid %d): %v", i, m.txid, err)
-		}
+	// bbolt opens a store on the valid meta page with the higher txid
+	// (DB.meta) and only fails when both are invalid: one torn meta page is
+	// what a power cut during a commit leaves, and the other meta page names
+	// the state before that commit. The meta page bbolt does not use may name
+	// root and freelist pages that a later transaction reused, so only the
+	// one in use must describe pages that are there.
+	cur, idx := m0, 0
+	if err0 != nil || (err1 == nil && m1.txid > m0.txid) {
+		cur, idx = m1, 1
+	}
+	if err := checkMeta(r, size, cur); err != nil {
+		return damaged("meta page %d (txid %d, the one in use): %v", idx, cur.txid, err)
 	}
 	return nil
 }

@@ -13,12 +13,16 @@
 //     initialised home both mean data was lost, and the caller must refuse,
 //     never re-create (bbolt.Open would silently make a new empty store).
 //   - Anything else that is not a consistent bbolt file is ErrDamaged, with the
-//     reason: both meta pages must carry bbolt's magic, version 2, the meta page
-//     flag and a valid checksum, and agree on one page size; each meta's high
-//     water mark must fit in the file (a truncated file is caught here, before
-//     bbolt would map pages past its end); the root and freelist pages each
-//     meta names must lie below the mark and carry the right page type; every
-//     page id in the freelist must lie below the mark.
+//     reason. At least one meta page must carry bbolt's magic, version 2, the
+//     meta page flag and a valid checksum (valid ones agree on one page size):
+//     like bbolt, Check accepts one torn meta page, which is what a power cut
+//     during a commit leaves, and goes on with the valid one of higher txid,
+//     the one bbolt will use. That meta's high water mark must fit in the file
+//     (a truncated file is caught here, before bbolt would map pages past its
+//     end); the root and freelist pages it names must lie below the mark and
+//     carry the right page type; every page id in its freelist must lie below
+//     the mark. The other meta page's root and freelist are not checked: a
+//     later transaction may have reused them, which is normal.
 //   - Check never writes.
 //
 // What it does not see: damage inside the B+tree below the root page (a

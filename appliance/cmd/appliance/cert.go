@@ -35,6 +35,7 @@ func certCommand() *cli.Command {
 				&cli.StringFlag{Name: "cd", Usage: "Certification Declaration file (DER)"},
 				&cli.StringFlag{Name: "cd-signer", Usage: "certificate of the key that signed --cd"},
 				&cli.StringFlag{Name: "at", Usage: "validation time, RFC 3339 (default: now)"},
+				crlValidateFlag,
 				clirun.JSONFlag,
 			},
 			Action: certValidate,
@@ -85,6 +86,9 @@ func certValidate(c *cli.Context) error {
 	}
 	if c.IsSet("cd") && (typ != matter.DAC || !c.IsSet("pai")) {
 		return clirun.Usage("--cd needs --type dac and --pai (the CD is checked against the DAC and PAI)")
+	}
+	if c.IsSet("crl") && (typ != matter.DAC || !c.IsSet("pai")) {
+		return clirun.Usage("--crl needs --type dac and --pai (the PAI signs the CRL of its DACs)")
 	}
 	if typ == matter.DAC && c.IsSet("paa") && !c.IsSet("pai") {
 		return clirun.Usage("--paa with a DAC needs --pai too")
@@ -156,6 +160,9 @@ func runValidate(c *cli.Context, typ matter.CertType, now time.Time, rep *valida
 			return err
 		}
 		rep.Checked = append(rep.Checked, "issuer")
+	}
+	if err := checkCRL(c, cert, pai, rep); err != nil {
+		return err
 	}
 	if f := c.String("cd"); f != "" {
 		cd, err := loadCD(f)

@@ -58,6 +58,14 @@ func unlockAppliance(c *cli.Context) (*home.Home, *home.Unlocked, error) {
 		h.Close()
 		return nil, nil, anchorHint(err)
 	}
+	if quorumOfficers != nil {
+		// The log names the officers who unlocked it (quorum-unlocked).
+		if err := u.RecordQuorumUnlock(commandPath(c), quorumOfficers); err != nil {
+			u.Close()
+			h.Close()
+			return nil, nil, withHints(err)
+		}
+	}
 	return h, u, nil
 }
 
@@ -69,7 +77,7 @@ func unlockApplianceUnchecked(c *cli.Context) (*home.Home, *home.Unlocked, error
 	if err != nil {
 		return nil, nil, err
 	}
-	pin, err := userPIN(c).Read()
+	pin, officers, err := tokenPIN(c, h) // quorumflags.go
 	if err != nil {
 		h.Close()
 		return nil, nil, withHints(err)
@@ -80,8 +88,14 @@ func unlockApplianceUnchecked(c *cli.Context) (*home.Home, *home.Unlocked, error
 		h.Close()
 		return nil, nil, withHints(err)
 	}
+	quorumOfficers = officers
 	return h, u, nil
 }
+
+// quorumOfficers are the officers whose shares unlocked the token in this
+// process (nil without a quorum); unlockAppliance logs them once the log is
+// proven current.
+var quorumOfficers []string
 
 // withHints adds the fix for errors whose fix is known.
 func withHints(err error) error {

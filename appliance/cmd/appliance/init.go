@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/appliance/hsm"
+	"github.com/dacline/dacline/appliance/quorum"
 	"github.com/dacline/dacline/shared/clirun"
 )
 
@@ -25,14 +27,14 @@ func initCommand() *cli.Command {
 			"from $" + hsm.PINEnv + " or --pin-file (or typed twice on a terminal). Its SO PIN comes\n" +
 			"from $" + hsm.SOPINEnv + " or --so-pin-file; without one a random SO PIN is set and\n" +
 			"forgotten (the user PIN of such a development token cannot be reset: re-create it).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "hsm-module", Usage: "PKCS#11 module `PATH`", Value: hsm.DefaultModule, EnvVars: []string{"DACLINE_HSM_MODULE"}},
 			&cli.StringFlag{Name: "token", Usage: "token `LABEL`", Value: "dacline", EnvVars: []string{"DACLINE_HSM_TOKEN"}},
 			&cli.BoolFlag{Name: "new-softhsm-token", Usage: "create a SoftHSM2 token inside the home (development)"},
 			&cli.StringFlag{Name: "name", Usage: "appliance `NAME` (signed-note key name: [a-z0-9._-])", Value: "appliance"},
 			pinFileFlag,
 			&cli.StringFlag{Name: "so-pin-file", Usage: "with --new-softhsm-token: read the SO PIN from `FILE` (mode 0600)"},
-		},
+		}, quorumInitFlags()...),
 		Action: runInit,
 	}
 }
@@ -45,13 +47,22 @@ func runInit(c *cli.Context) error {
 		return clirun.Usage("--name: %v", err)
 	}
 	newToken := c.Bool("new-softhsm-token")
+	plan, err := parseQuorumPlan(c, c.String("name")) // quorumcmd.go
+	if err != nil {
+		return err
+	}
 	if c.IsSet("so-pin-file") && !newToken {
 		return clirun.Usage("--so-pin-file only applies with --new-softhsm-token")
 	}
 	pinSrc := userPIN(c)
 	var pin, soPIN []byte
-	var err error
-	if newToken {
+	if plan != nil && newToken {
+		// With a quorum on a new token nobody chooses the PINs: both are
+		// random and exist only as the officers' shares.
+		if pin, err = randomPIN(); err == nil {
+			soPIN, err = randomPIN()
+		}
+	} else if newToken {
 		pin, err = pinSrc.ReadNew()
 	} else {
 		pin, err = pinSrc.Read()
@@ -61,7 +72,7 @@ func runInit(c *cli.Context) error {
 	}
 	defer clear(pin)
 	randomSO := false
-	if newToken {
+	if newToken && plan == nil {
 		so := hsm.PINSource{What: "HSM SO PIN", EnvVar: hsm.SOPINEnv, File: c.String("so-pin-file")}
 		if so.Given() {
 			if soPIN, err = so.Read(); err != nil {
@@ -72,8 +83,24 @@ func runInit(c *cli.Context) error {
 			randomSO = true
 		}
 	}
+	defer clear(soPIN)
+	var shares *writtenShares
+	var qcfg *quorum.Config
+	if plan != nil {
+		// Record before use: the shares are written before the home that
+		// needs them exists; a failed init takes them back.
+		qs, parts, err := quorum.Split(c.String("name"), quorum.PINs{User: pin, SO: soPIN}, plan.m, plan.officers, rand.Reader)
+		if err != nil {
+			return err
+		}
+		if shares, err = writeShares(c.String("name"), plan.out, qs, parts); err != nil {
+			return err
+		}
+		qcfg = qs
+	}
 	dir := c.String("home")
 	err = home.Init(dir, home.InitOptions{
+		Quorum:          qcfg,
 		Name:            c.String("name"),
 		Module:          c.String("hsm-module"),
 		TokenLabel:      c.String("token"),
@@ -82,6 +109,9 @@ func runInit(c *cli.Context) error {
 		SOPIN:           soPIN,
 	})
 	if err != nil {
+		if shares != nil {
+			shares.remove()
+		}
 		return withHints(err)
 	}
 	h, err := home.Open(dir)
@@ -99,6 +129,11 @@ func runInit(c *cli.Context) error {
 		if n, err := lg.Size(); err == nil {
 			printf("audit log:     %d entries (appliance-init, key-generated for each key), first checkpoint signed\n", n)
 		}
+	}
+	if shares != nil {
+		shares.print(qcfg)
+		printf("the token's PINs are random and known to nobody: from now on every command that uses the token\n"+
+			"      needs %d officers' --share FILE and --share-identity FILE\n", qcfg.Threshold)
 	}
 	if randomSO {
 		fmt.Fprintln(os.Stderr, "appliance: note: the new token's SO PIN is random and was not kept; set $"+hsm.SOPINEnv+" or --so-pin-file to choose one")

@@ -25,7 +25,7 @@ func newApp() *cli.App {
 		Description: "The appliance holds the PAI key in a PKCS#11 token and signs batches of\n" +
 			"device CSRs carried in on USB sticks. See docs/security-officer.md.",
 		Flags:    []cli.Flag{clirun.HomeFlag("appliance")},
-		Commands: commands(),
+		Commands: withQuorumFlags(commands()),
 	}
 }
 
@@ -37,5 +37,6 @@ func commands() []*cli.Command {
 		logCommand(), auditCommand(),
 		certCommand(), cdCommand(),
 		signCommand(), ceremonyCommand(), policyCommand(),
+		crlCommand(), quorumCommand(),
 	}
 }

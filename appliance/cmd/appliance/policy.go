@@ -31,7 +31,11 @@ func policyCommand() *cli.Command {
 				Name:      "set",
 				Usage:     "validate FILE and make it the signing policy (logged as policy-changed)",
 				ArgsUsage: "FILE",
-				Action:    policySet,
+				// With an officer quorum, changing the policy needs a quorum too
+				// (requireQuorum), although it does not use the token; --pin-file
+				// brings the share flags (withQuorumFlags).
+				Flags:  []cli.Flag{pinFileFlag},
+				Action: policySet,
 			},
 		},
 	}
@@ -77,6 +81,9 @@ func policySet(c *cli.Context) error {
 	raw, err := io.ReadAll(io.LimitReader(f, policy.MaxFileSize+1))
 	f.Close()
 	if err != nil {
+		return err
+	}
+	if err := requireQuorum(c); err != nil {
 		return err
 	}
 	h, err := openHome(c)

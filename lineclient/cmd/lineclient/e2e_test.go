@@ -205,5 +205,7 @@ func TestEndToEnd(t *testing.T) {
 	if v, err := store.CheckInvariants(); err != nil || len(v) > 0 {
 		t.Fatalf("invariants: %v %v", err, v)
 	}
+	// Every module's flash image is what an esp-matter device reads (e2e_flash_test.go).
+	checkModuleImages(t, s, func(args ...string) string { return run(lineclient, args...) })
 	_ = runtime.GOOS
 }

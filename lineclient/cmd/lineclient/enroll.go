@@ -27,7 +27,7 @@ func initCommand() *cli.Command {
 			"import and run; without it only the CD's content is checked against each DAC.\n" +
 			"Compare the appliance fingerprint printed here with the one the officer reads\n" +
 			"from the appliance.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "appliance", Usage: "the appliance's public identity file (appliance.id)", Required: true},
 			&cli.StringFlag{Name: "vid", Usage: "vendor ID, 4 hex digits (e.g. FFF1)", Required: true},
 			&cli.StringFlag{Name: "pid", Usage: "product ID, 4 hex digits (e.g. 8000)", Required: true},
@@ -35,7 +35,7 @@ func initCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-cd", Usage: "set up without a Certification Declaration, on purpose (modules cannot be finished until a home with one is set up)"},
 			&cli.StringFlag{Name: "cd-signer", Usage: "certificate (PEM or DER) the --cd must be signed by, kept as a trust anchor"},
 			&cli.StringFlag{Name: "name", Usage: "station name ([a-z0-9._-], default: from the host name)"},
-		},
+		}, productFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
@@ -45,6 +45,10 @@ func initCommand() *cli.Command {
 				return err
 			}
 			pid, err := parseID16("pid", c.String("pid"))
+			if err != nil {
+				return err
+			}
+			prod, err := productInfo(c)
 			if err != nil {
 				return err
 			}
@@ -80,7 +84,7 @@ func initCommand() *cli.Command {
 					return fmt.Errorf("read --cd-signer: %w", err)
 				}
 			}
-			h, err := stationhome.Init(c.String("home"), stationhome.InitOptions{Appliance: app, Name: name, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner})
+			h, err := stationhome.Init(c.String("home"), stationhome.InitOptions{Appliance: app, Name: name, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, Product: prod})
 			if errors.Is(err, stationhome.ErrExists) {
 				return clirun.WithHint(err, "this station is already set up; use another --home to set up a new one")
 			}
@@ -97,6 +101,9 @@ func initCommand() *cli.Command {
 			w := clirun.Stdout
 			fmt.Fprintf(w, "station %s initialized in %s\n", h.Config.Name, h.Dir())
 			fmt.Fprintf(w, "product: VID %s PID %s\n", h.Config.VID, h.Config.PID)
+			if h.Config.Product != nil {
+				fmt.Fprintln(w, describeProduct(h.Config.Product))
+			}
 			fmt.Fprintf(w, "appliance %s fingerprint: %s\n", app.Name, app.Fingerprint)
 			fmt.Fprintf(w, "station fingerprint: %s\n", h.Identity.Fingerprint)
 			switch signer, err := h.CDSigner(); {

@@ -37,7 +37,8 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		initCommand(), enrollCommand(),
-		onboardingCommand(), simCommand(),
-		runCommand(), batchCommand(), moduleCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		onboardingCommand(), simCommand(), chipCommand(), flashCommand(),
+		runCommand(), crlCommand(), batchCommand(), statusCommand(), manifestCommand(), labelsCommand(), dacsCommand(),
+		espCommand(), moduleCommand(),
 	}
 }

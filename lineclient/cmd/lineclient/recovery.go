@@ -53,45 +53,42 @@ func batchCancelCommand() *cli.Command {
 	}
 }
 
-func moduleCommand() *cli.Command {
+// moduleRetryCommand is 'lineclient module retry'.
+func moduleRetryCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "module",
-		Usage: "one module's record",
-		Subcommands: []*cli.Command{{
-			Name:      "retry",
-			Usage:     "retry a module that failed for a transient cause (a jig glitch during lock)",
-			ArgsUsage: "MAC",
-			Description: "The module goes back to the state it failed from; the next time it is on a jig the station\n" +
-				"takes that step again. Only lock-failed modules are retried: a failure that may mean the\n" +
-				"module carries another chip's key or credentials never is, and refused or not-returned\n" +
-				"modules are taken back with 'lineclient batch cancel'. Every retry is kept in the station\n" +
-				"record, and a module is never retried twice for the same reason.",
-			Flags: []cli.Flag{reasonFlag},
-			Action: routed(func(c *cli.Context) error {
-				if err := clirun.Args(c, "MAC"); err != nil {
-					return err
-				}
-				if err := station.CheckReasonText(c.String("reason")); err != nil {
-					return clirun.Usage("--reason: %v", err)
-				}
-				h, st, err := openStation(c)
-				if err != nil {
-					return err
-				}
-				defer h.Close()
-				m, err := st.RetryModule(storeMAC(c.Args().First()), c.String("reason"))
-				switch {
-				case errors.Is(err, station.ErrNotFound):
-					return clirun.WithHint(err, "give the MAC as 'lineclient status' lists it (aa:bb:cc:dd:ee:ff)")
-				case errors.Is(err, station.ErrNotRetriable):
-					return clirun.WithHint(err, "docs/line-operator.md, \"Retrying a module\", says which failures are retried")
-				case err != nil:
-					return err
-				}
-				fmt.Fprintf(stdout(c), "module %s back to %s: put it on a jig\n", m.MAC, m.State)
-				return nil
-			}),
-		}},
+		Name:      "retry",
+		Usage:     "retry a module that failed for a transient cause (a jig glitch during lock)",
+		ArgsUsage: "MAC",
+		Description: "The module goes back to the state it failed from; the next time it is on a jig the station\n" +
+			"takes that step again. Only lock-failed modules are retried: a failure that may mean the\n" +
+			"module carries another chip's key or credentials never is, and refused or not-returned\n" +
+			"modules are taken back with 'lineclient batch cancel'. Every retry is kept in the station\n" +
+			"record, and a module is never retried twice for the same reason.",
+		Flags: []cli.Flag{reasonFlag},
+		Action: routed(func(c *cli.Context) error {
+			if err := clirun.Args(c, "MAC"); err != nil {
+				return err
+			}
+			if err := station.CheckReasonText(c.String("reason")); err != nil {
+				return clirun.Usage("--reason: %v", err)
+			}
+			h, st, err := openStation(c)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			m, err := st.RetryModule(storeMAC(c.Args().First()), c.String("reason"))
+			switch {
+			case errors.Is(err, station.ErrNotFound):
+				return clirun.WithHint(err, "give the MAC as 'lineclient status' lists it (aa:bb:cc:dd:ee:ff)")
+			case errors.Is(err, station.ErrNotRetriable):
+				return clirun.WithHint(err, "docs/line-operator.md, \"Retrying a module\", says which failures are retried")
+			case err != nil:
+				return err
+			}
+			fmt.Fprintf(stdout(c), "module %s back to %s: put it on a jig\n", m.MAC, m.State)
+			return nil
+		}),
 	}
 }
 

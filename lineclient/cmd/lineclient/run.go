@@ -67,6 +67,10 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			crl, err := h.CRL() // 'lineclient crl import': DACs it lists are never written
+			if err != nil {
+				return err
+			}
 			// The commands an operator needs during the shift go through
 			// this process (control.go) rather than wait for station.db.
 			ctl, err := serveControl(h)
@@ -74,7 +78,13 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer ctl.Close()
-			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD}
+			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
+			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
+				return err
+			}
+			if h.Config.Product != nil {
+				prov.ProductInfo = *h.Config.Product
+			}
 			ports := c.StringSlice("port")
 			out := clirun.Stdout
 			tty := false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dacline/dacline/lineclient/esp/romloader"
 	"github.com/dacline/dacline/lineclient/sim"
 	"github.com/dacline/dacline/lineclient/transport"
 	"github.com/dacline/dacline/shared/clirun"
@@ -33,10 +34,13 @@ func simCommand() *cli.Command {
 			"pseudo-terminals, printed instead of them): the same ports across restarts. And\n" +
 			"'lineclient sim pull --state DIR JIG' takes the module off a jig of the running\n" +
 			"simulator.\n" +
-			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.",
+			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.\n\n" +
+			"With --download the modules start in their chip's ROM loader (download mode) for\n" +
+			"'lineclient chip info', 'lineclient flash' and esptool; FLASH_END boots their firmware.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "count", Usage: fmt.Sprintf("number of jigs (pseudo-terminals), 1..%d", transport.MaxPorts), Required: true},
-			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "state", Usage: "directory keeping one JSON file and one 4 MiB flash image (flash-<mac>.bin) per module (empty: memory only)", EnvVars: []string{"DACLINE_SIM_STATE"}},
+			&cli.StringFlag{Name: "key-storage", Usage: "where new modules keep their DAC key: plaintext (in esp_secure_cert), efuse or derived (docs/esp32.md)", Value: "plaintext"},
 			&cli.StringFlag{Name: "timing", Usage: "real (keygen ~300 ms, 115200 baud, eFuse burns) or fast", Value: "real"},
 			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
@@ -45,6 +49,10 @@ func simCommand() *cli.Command {
 			&cli.BoolFlag{Name: "swap-at-wait", Usage: "also swap a module waiting for its batch for one not keyed yet; taken-off modules come back round", Value: true},
 			&cli.DurationFlag{Name: "run-for", Usage: "stop after this long (for scripts; default: until interrupted)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log module events (insert, remove, reboot, faults) to stderr"},
+			&cli.BoolFlag{Name: "download", Usage: "start the modules in the chip's ROM loader (download mode) for 'lineclient chip info', 'lineclient flash' and esptool"},
+			&cli.StringFlag{Name: "chip", Value: "ESP32-C3", Usage: "chip the modules are: " + fmt.Sprint(romloader.ChipNames())},
+			&cli.BoolFlag{Name: "secure-download", Usage: "with --download: the ROM is in secure download mode"},
+			&cli.StringFlag{Name: "rom-faults", Usage: "ROM-loader fault rates, name=rate,…: " + fmt.Sprint(sim.ROMFaultNames())},
 		},
 		Subcommands: []*cli.Command{simPullCommand()},
 		Action: func(c *cli.Context) error {
@@ -87,9 +95,19 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 	if p := c.Int("swap-polls"); p < 1 {
 		return sim.Options{}, clirun.Usage("--swap-polls %d: want at least 1", p)
 	}
+	dl, chip, err := downloadOptions(c)
+	if err != nil {
+		return sim.Options{}, err
+	}
 	opts := sim.Options{
 		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), SwapWaiting: c.Bool("swap-at-wait"), StateDir: c.String("state"),
-		Timing: timing, Faults: faults, Seed: c.Uint64("seed"),
+		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), KeyStorage: c.String("key-storage"),
+		ChipModel: chip, Download: dl,
+	}
+	switch opts.KeyStorage {
+	case sim.KeyPlaintext, sim.KeyEFuse, sim.KeyDerived:
+	default:
+		return sim.Options{}, clirun.Usage("--key-storage %q: want plaintext, efuse or derived", opts.KeyStorage)
 	}
 	if c.Bool("verbose") {
 		opts.Logf = func(format string, args ...any) {
