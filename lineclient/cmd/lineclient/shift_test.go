@@ -158,6 +158,22 @@ func (f *factory) waitState(state string, n int) {
 	}
 }
 
+// waitFor waits until the status (through the running process) satisfies ok.
+func (f *factory) waitFor(what string, ok func(statusJSON) bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := f.status()
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("waited for %s: %+v", what, st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestShiftExchangeWhileRunning is a shift in which the line never stops:
 // one `lineclient run` process drives four jigs from start to end while
 // batches go out and come back, and status, manifest, labels and dacs
@@ -237,8 +253,10 @@ func TestShiftExchangeWhileRunning(t *testing.T) {
 		t.Fatalf("replayed bundle through the control socket: %v\n%s", err, errs)
 	}
 
-	// Modules 4-7 keyed; 0-3 come back and are finished by the same run.
-	f.waitState("key-generated", 0)
+	// Modules 4-7 keyed (each CSR recorded: a module taken off between its
+	// key and the reply would be keyed only when it comes back); 0-3 come
+	// back and are finished by the same run.
+	f.waitFor("every module keyed", func(st statusJSON) bool { return st.Total == 8 && st.States["identified"] == 0 })
 	st := f.status()
 	waiting := st.States["key-generated"]
 	for i := range 4 {
