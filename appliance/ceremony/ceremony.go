@@ -132,6 +132,9 @@ type Result struct {
 	WriteElapsed time.Duration `json:"write_ns"`
 	// SignRate is DACs per second over the issuing phase of this run.
 	SignRate float64 `json:"sign_rate"`
+	// PAI is the label of the PAI that signs the batch (set by the caller,
+	// which chose it; see paichoice.go).
+	PAI string `json:"pai,omitempty"`
 }
 
 // ErrInterrupted is returned when the context was cancelled: everything
@@ -311,8 +314,11 @@ func (r *Runner) check(b *Batch) (*Plan, error) {
 // checkIssuer makes sure the PAI can issue now and for the policy's validity,
 // before anything is recorded.
 func (r *Runner) checkIssuer() error {
-	nb, _, err := r.Policy.DAC.Validity(r.now())
+	nb, na, err := r.Policy.DAC.Validity(r.now())
 	if err != nil {
+		return err
+	}
+	if err := checkOutlives(r.Issuer.PAI, na); err != nil {
 		return err
 	}
 	if err := matter.ValidatePAI(r.Issuer.PAI); err != nil {

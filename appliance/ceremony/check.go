@@ -40,6 +40,8 @@ var (
 	ErrReplayed           = errors.New("batch id already used by a different batch")
 	ErrPolicyChanged      = errors.New("policy changed since the ceremony started")
 	ErrPAINotValid        = errors.New("the PAI cannot issue DACs with this validity")
+	// ErrDACOutlivesPAI: the policy's DAC notAfter is later than the PAI's.
+	ErrDACOutlivesPAI = errors.New("the DACs would outlive their PAI")
 )
 
 // Plan is the outcome of checking every CSR of a batch.

@@ -30,6 +30,10 @@ type Config struct {
 	PID string `json:"pid,omitempty"`
 	// Quorum is set when the token's PINs are split among officers (quorum.go).
 	Quorum *quorum.Config `json:"quorum,omitempty"`
+	// PAIRetired is set once the first PAI (keys.pai) is retired (pais.go).
+	PAIRetired bool `json:"pai_retired,omitempty"`
+	// PAIs are the further PAI keys `appliance pai rotate` made (pais.go).
+	PAIs []PAIRecord `json:"pais,omitempty"`
 }
 
 // HSM says which PKCS#11 token holds the keys.
@@ -99,6 +103,9 @@ func (c *Config) validate() error {
 		if err := c.Quorum.Validate(); err != nil {
 			return err
 		}
+	}
+	if err := c.validatePAIs(); err != nil {
+		return err
 	}
 	return ValidateName(c.Name)
 }

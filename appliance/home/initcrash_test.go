@@ -57,6 +57,16 @@ func TestSetupKillHelper(t *testing.T) {
 			t.Fatal(oerr)
 		}
 		_, err = u.CreateTestPAA(0xFFF1, time.Now())
+	case "rotate": // pairotate_test.go
+		h, oerr := home.Open(dir)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		u, oerr := h.OpenToken(p)
+		if oerr != nil {
+			t.Fatal(oerr)
+		}
+		_, _, err = u.RotatePAI(0xFFF1, nil)
 	}
 	t.Fatalf("set-up ran past kill point %q: %v", at, err)
 }

@@ -2,7 +2,6 @@ package home
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -256,6 +255,11 @@ func (u *Unlocked) CreateTestPAI(vid uint16, pid *uint16, now time.Time) (*x509.
 // PAICSR returns a PEM PKCS#10 request, signed by the token's PAI key, for a PAI
 // with the Matter subject (vendor ID, optional product ID) to send to a real PAA.
 func (u *Unlocked) PAICSR(vid uint16, pid *uint16) ([]byte, error) {
+	return u.paiCSR(u.PAIKey, vid, pid)
+}
+
+// paiCSR is PAICSR for the PAI key key.
+func (u *Unlocked) paiCSR(key *hsm.Key, vid uint16, pid *uint16) ([]byte, error) {
 	if vid == 0 {
 		return nil, errors.New("pai csr: vendor ID 0 is not a vendor")
 	}
@@ -270,7 +274,7 @@ func (u *Unlocked) PAICSR(vid uint16, pid *uint16) ([]byte, error) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		RawSubject:         raw,
 		SignatureAlgorithm: x509.ECDSAWithSHA256,
-	}, u.PAIKey.X509Signer()) // CreateCertificateRequest verifies the token's signature
+	}, key.X509Signer()) // CreateCertificateRequest verifies the token's signature
 	if err != nil {
 		return nil, fmt.Errorf("pai csr: %w", err)
 	}
@@ -283,60 +287,60 @@ func (u *Unlocked) PAICSR(vid uint16, pid *uint16) ([]byte, error) {
 // ImportPAI installs a PAI issued by a PAA for the token's PAI key. paaData may
 // be nil when a PAA is installed already. The PAI must be a valid Matter PAI,
 // certify exactly the token's PAI key, be issued and signed by the PAA, and both
-// must be valid at now.
+// must be valid at now. It is ImportPAIWith without options.
 func (u *Unlocked) ImportPAI(paiData, paaData []byte, now time.Time) (*x509.Certificate, error) {
-	if u.PAI != nil {
-		return nil, fmt.Errorf("import PAI: %w (%s)", ErrPAIInstalled, u.Home.Path(PAIFile))
-	}
-	pai, err := matter.ParseCertificateAs(paiData, matter.PAI)
+	cert, _, err := u.ImportPAIWith(paiData, paaData, ImportOptions{}, now)
+	return cert, err
+}
+
+// checkImportedPAI parses and checks a PAI certificate and the PAA above it
+// (the installed one, or paaData when none is installed): Matter PAI and PAA
+// profiles, issued and signed by the PAA, both valid at now, the PAA's VID
+// (when it has one) the PAI's.
+func (u *Unlocked) checkImportedPAI(paiData, paaData []byte, now time.Time) (pai, paa *x509.Certificate, err error) {
+	pai, err = matter.ParseCertificateAs(paiData, matter.PAI)
 	if err != nil {
-		return nil, fmt.Errorf("import PAI: %w", err)
+		return nil, nil, err
 	}
-	paa := u.PAA
+	paa = u.PAA
 	if paaData != nil {
 		given, err := matter.ParseCertificateAs(paaData, matter.PAA)
 		if err != nil {
-			return nil, fmt.Errorf("import PAI: --paa: %w", err)
+			return nil, nil, fmt.Errorf("--paa: %w", err)
 		}
 		if paa != nil && !bytes.Equal(paa.Raw, given.Raw) {
-			return nil, fmt.Errorf("import PAI: the given PAA differs from the installed %s", u.Home.Path(PAAFile))
+			return nil, nil, fmt.Errorf("the given PAA differs from the installed %s", u.Home.Path(PAAFile))
 		}
 		paa = given
 	}
 	if paa == nil {
-		return nil, fmt.Errorf("import PAI: %w: none is installed and none was given", ErrNoPAA)
-	}
-	if eq, ok := pai.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(u.PAIKey.Public()) {
-		return nil, fmt.Errorf("import PAI: %w", ErrPAIKeyMismatch)
+		return nil, nil, fmt.Errorf("%w: none is installed and none was given", ErrNoPAA)
 	}
 	if !bytes.Equal(pai.RawIssuer, paa.RawSubject) || !bytes.Equal(pai.AuthorityKeyId, paa.SubjectKeyId) {
-		return nil, errors.New("import PAI: the PAI was not issued by this PAA (issuer name or authority key ID differ)")
+		return nil, nil, errors.New("the PAI was not issued by this PAA (issuer name or authority key ID differ)")
 	}
 	if err := pai.CheckSignatureFrom(paa); err != nil {
-		return nil, fmt.Errorf("import PAI: PAA signature on the PAI does not verify: %w", err)
+		return nil, nil, fmt.Errorf("PAA signature on the PAI does not verify: %w", err)
 	}
 	for _, c := range []struct {
 		what string
 		cert *x509.Certificate
 	}{{"PAI", pai}, {"PAA", paa}} {
 		if now.Before(c.cert.NotBefore) {
-			return nil, fmt.Errorf("import PAI: the %s is not valid before %s", c.what, c.cert.NotBefore.UTC().Format(time.RFC3339))
+			return nil, nil, fmt.Errorf("the %s is not valid before %s", c.what, c.cert.NotBefore.UTC().Format(time.RFC3339))
 		}
 		if now.After(c.cert.NotAfter) {
-			return nil, fmt.Errorf("import PAI: the %s expired at %s", c.what, c.cert.NotAfter.UTC().Format(time.RFC3339))
+			return nil, nil, fmt.Errorf("the %s expired at %s", c.what, c.cert.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
 	paiIDs, err := matter.ExtractVIDPID(pai.RawSubject)
 	if err != nil {
-		return nil, fmt.Errorf("import PAI: %w", err)
+		return nil, nil, err
 	}
 	if paaIDs, err := matter.ExtractVIDPID(paa.RawSubject); err == nil && paaIDs.HasVID && paaIDs.VID != paiIDs.VID {
-		return nil, fmt.Errorf("import PAI: PAI %s, PAA %s: a PAA vendor ID must equal the PAI's", paiIDs, paaIDs)
+		return nil, nil, fmt.Errorf("PAI %s, PAA %s: a PAA vendor ID must equal the PAI's", paiIDs, paaIDs)
 	}
-	if err := u.installPAI(pai, paa); err != nil {
-		return nil, fmt.Errorf("import PAI: %w", err)
-	}
-	return pai, nil
+	return pai, paa, nil
 }
 
 // installPAI installs pai (and paa, when no PAA is installed yet) and records

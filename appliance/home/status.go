@@ -27,6 +27,10 @@ type Status struct {
 	PAA          *CertStatus   `json:"paa"`
 	// LogAnchor is the check of the audit log against the token's anchor.
 	LogAnchor *AnchorStatus `json:"log_anchor"`
+	// PAIs lists every PAI (pais.go); Warnings what needs an officer soon
+	// (a PAI that expires within ExpiryWarning).
+	PAIs     []PAIView `json:"pais"`
+	Warnings []string  `json:"warnings"`
 }
 
 // KeyStatus describes one key on the token.
@@ -95,6 +99,9 @@ func (u *Unlocked) Status(now time.Time) (*Status, error) {
 	s.PAI = certStatus(u.PAI, now)
 	s.PAA = certStatus(u.PAA, now)
 	s.LogAnchor = u.anchorStatus()
+	if err := u.paiStatus(s, now); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -63,6 +63,10 @@ type Policy struct {
 	DAC DAC `json:"dac"`
 	// Stations lists, by enrolled station name, what each station may ask for.
 	Stations []Station `json:"stations"`
+	// PAIs maps products to the appliance's PAIs by label (paimap.go).
+	// Absent: each batch is signed by the newest active PAI whose subject
+	// covers its product.
+	PAIs []PAIMapping `json:"pais,omitempty"`
 }
 
 // DAC is the part of the policy that shapes each certificate.
@@ -205,7 +209,7 @@ func (p *Policy) Validate() error {
 			}
 		}
 	}
-	return nil
+	return p.validatePAIs()
 }
 
 func (d *DAC) validate() error {

@@ -37,6 +37,11 @@ type Importer struct {
 	// before anything is imported); nil checks the CD's content only.
 	CDSigner *x509.Certificate
 	TempDir  string
+	// KeepPAI, when set, is given a bundle's PAI that differs from PAI (and
+	// that the PAA issued) before anything is stored, so that the station
+	// keeps it for provisioning (stationhome.Home.KeepPAI); its error
+	// refuses the import.
+	KeepPAI func(*x509.Certificate) error
 	// Now is the time DACs are checked at (default time.Now).
 	Now func() time.Time
 }
@@ -76,11 +81,16 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	}
 	defer b.Close()
 	m := b.Manifest
+	now := time.Now
+	if im.Now != nil {
+		now = im.Now
+	}
 	csrBatch, err := im.Store.Batch(m.InReplyTo)
 	if err != nil {
 		return nil, fmt.Errorf("%w: in_reply_to %q: %v", ErrWrongBatch, m.InReplyTo, err)
 	}
-	if err := im.checkAnchors(b); err != nil {
+	pai, err := im.checkAnchors(b, now())
+	if err != nil {
 		return nil, err
 	}
 	var cd *cdChecker
@@ -89,14 +99,10 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 			return nil, err
 		}
 	}
-	now := time.Now
-	if im.Now != nil {
-		now = im.Now
-	}
 	ret := &station.Return{ReturnID: m.BatchID.String(), CSRBatchID: csrBatch.ID}
 	res := &ImportResult{ReturnID: ret.ReturnID}
 	err = eachLine(b, bundle.DACFile, bundle.MaxDACLine, true, func(n int, l *bundle.DACLine) error {
-		d, rej, err := im.checkDAC(l, cd, now())
+		d, rej, err := im.checkDAC(l, pai, cd, now())
 		if err != nil {
 			return fmt.Errorf("%s line %d (module %s): %w", bundle.DACFile, n, l.ID, err)
 		}
@@ -119,6 +125,11 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", m.BatchID, err)
 	}
+	if pai != im.PAI && im.KeepPAI != nil && len(ret.DACs) > 0 {
+		if err := im.KeepPAI(pai); err != nil {
+			return nil, fmt.Errorf("import %s: keep the bundle's PAI: %w", m.BatchID, err)
+		}
+	}
 	ret.InTx = func(tx *bbolt.Tx) error { return bundle.MarkConsumed(tx, b, now()) }
 	r, err := im.Store.ImportReturn(ret)
 	if err != nil {
@@ -128,37 +139,52 @@ func (im *Importer) Import(path string) (*ImportResult, error) {
 	return res, nil
 }
 
-func (im *Importer) checkAnchors(b *bundle.Bundle) error {
-	for _, c := range []struct {
-		name string
-		want *x509.Certificate
-	}{{bundle.PAIFile, im.PAI}, {bundle.PAAFile, im.PAA}} {
-		if b.Manifest.File(c.name) == nil {
+func (im *Importer) checkAnchors(b *bundle.Bundle, now time.Time) (*x509.Certificate, error) {
+	certs := map[string]*x509.Certificate{}
+	for _, name := range []string{bundle.PAIFile, bundle.PAAFile} {
+		if b.Manifest.File(name) == nil {
 			continue // the bundle may leave them out; the station's own anchors are used
 		}
-		r, err := b.Open(c.name)
+		r, err := b.Open(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		raw, err := io.ReadAll(io.LimitReader(r, 64<<10))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		got, err := matter.ParseCertificate(raw)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrTrustAnchors, c.name, err)
+			return nil, fmt.Errorf("%w: %s: %v", ErrTrustAnchors, name, err)
 		}
-		if !bytes.Equal(got.Raw, c.want.Raw) {
-			return fmt.Errorf("%w: %s is %q, the station trusts %q", ErrTrustAnchors, c.name, got.Subject, c.want.Subject)
-		}
+		certs[name] = got
 	}
-	return nil
+	if got := certs[bundle.PAAFile]; got != nil && !bytes.Equal(got.Raw, im.PAA.Raw) {
+		return nil, fmt.Errorf("%w: %s is %q, the station trusts %q", ErrTrustAnchors, bundle.PAAFile, got.Subject, im.PAA.Subject)
+	}
+	got := certs[bundle.PAIFile]
+	if got == nil || bytes.Equal(got.Raw, im.PAI.Raw) {
+		return im.PAI, nil
+	}
+	// Another PAI than the one the station was given at init: the
+	// appliance renewed or rotated its PAI, or signs this product with
+	// another of its PAIs. The station's trust anchor is the PAA: the
+	// bundle's PAI must be a Matter PAI the PAA issued and signed, valid
+	// now; every DAC is then checked against it.
+	if err := matter.ValidateIssuedBy(got, im.PAA, matter.PAI); err != nil {
+		return nil, fmt.Errorf("%w: %s is %q, which the station's PAA %q did not issue: %v", ErrTrustAnchors, bundle.PAIFile, got.Subject, im.PAA.Subject, err)
+	}
+	if now.Before(got.NotBefore) || now.After(got.NotAfter) {
+		return nil, fmt.Errorf("%w: %s %q is not valid now (%s .. %s)", ErrTrustAnchors, bundle.PAIFile, got.Subject,
+			got.NotBefore.UTC().Format(time.RFC3339), got.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return got, nil
 }
 
 // checkDAC returns the verified DAC, or a refusal for a DAC that fails the
 // station's checks, or an error that refuses the whole bundle (a key or
 // module this station never sent).
-func (im *Importer) checkDAC(l *bundle.DACLine, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
+func (im *Importer) checkDAC(l *bundle.DACLine, pai *x509.Certificate, cd *cdChecker, now time.Time) (*station.ReturnedDAC, *station.Refusal, error) {
 	dac, err := x509.ParseCertificate(l.DAC)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: dac does not parse: %v", ErrMalformed, err)
@@ -196,7 +222,7 @@ func (im *Importer) checkDAC(l *bundle.DACLine, cd *cdChecker, now time.Time) (*
 	if !bytes.Equal(csr.RawSubjectPublicKeyInfo, dac.RawSubjectPublicKeyInfo) {
 		return reject("dac public key differs from the csr's")
 	}
-	if err := matter.ValidateChainAt(dac, im.PAI, im.PAA, now); err != nil {
+	if err := matter.ValidateChainAt(dac, pai, im.PAA, now); err != nil {
 		return reject("chain: %v", err)
 	}
 	vp, err := matter.ExtractVIDPID(dac.RawSubject)
@@ -211,7 +237,7 @@ func (im *Importer) checkDAC(l *bundle.DACLine, cd *cdChecker, now time.Time) (*
 		return reject("line names serial %s, the dac has %s", l.Serial, serial)
 	}
 	if cd != nil {
-		if err := cd.check(dac, im.PAI, im.PAA); err != nil {
+		if err := cd.check(dac, pai, im.PAA); err != nil {
 			return reject("certification declaration: %v", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,8 +21,12 @@ import (
 type Provisioner struct {
 	Store    *station.Store
 	PAI, PAA *x509.Certificate
-	CD       []byte // Certification Declaration, DER
-	VID, PID uint16
+	// OtherPAIs are further PAIs of the appliance the station accepted at
+	// import (stationhome.Home.OtherPAIs): a DAC one of them issued is
+	// written and checked with it (paiFor).
+	OtherPAIs []*x509.Certificate
+	CD        []byte // Certification Declaration, DER
+	VID, PID  uint16
 	// ProductInfo is written as item product-info when any field is set
 	// (the station's product settings).
 	ProductInfo lineproto.ProductInfo
@@ -198,6 +203,11 @@ func (p *Provisioner) items(creds *station.Credentials) (map[lineproto.Item][]by
 	if ob == nil || creds.DAC == nil {
 		return nil, fmt.Errorf("module %s: no dac or onboarding data in the store", creds.Module.MAC)
 	}
+	dac, err := x509.ParseCertificate(creds.DAC)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: stored dac: %w", creds.Module.MAC, err)
+	}
+	pai := p.paiFor(dac)
 	disc := binary.LittleEndian.AppendUint16(nil, ob.Discriminator)
 	iter := binary.LittleEndian.AppendUint32(nil, ob.Iterations)
 	// VID/PID as recorded with the module's CSR (what its DAC was issued for).
@@ -206,7 +216,7 @@ func (p *Provisioner) items(creds *station.Credentials) (map[lineproto.Item][]by
 		vid, pid = p.VID, p.PID
 	}
 	items := map[lineproto.Item][]byte{
-		lineproto.ItemDAC: creds.DAC, lineproto.ItemPAI: p.PAI.Raw, lineproto.ItemCD: p.CD,
+		lineproto.ItemDAC: creds.DAC, lineproto.ItemPAI: pai.Raw, lineproto.ItemCD: p.CD,
 		lineproto.ItemDiscriminator: disc, lineproto.ItemVerifier: ob.Verifier, lineproto.ItemSalt: ob.Salt,
 		lineproto.ItemIterations: iter, lineproto.ItemSerialNumber: []byte(ob.SerialNumber),
 		lineproto.ItemRotatingIDUnique: ob.RotatingID,
@@ -350,11 +360,12 @@ func (p *Provisioner) attest(ctx context.Context, c *lineproto.Client, mac strin
 	if err != nil {
 		return fail(StepAttest, station.ReasonAttestationFailed, "dac: "+err.Error())
 	}
-	if err := matter.ValidateChain(dac, p.PAI, p.PAA); err != nil {
+	pai := p.paiFor(dac)
+	if err := matter.ValidateChain(dac, pai, p.PAA); err != nil {
 		return fail(StepAttest, station.ReasonAttestationFailed, "chain: "+err.Error())
 	}
 	if p.CheckCD != nil {
-		if err := p.CheckCD(dac, p.PAI, p.PAA); err != nil {
+		if err := p.CheckCD(dac, pai, p.PAA); err != nil {
 			return fail(StepAttest, station.ReasonAttestationFailed, "certification declaration: "+err.Error())
 		}
 	}
@@ -495,4 +506,16 @@ func (p *Provisioner) confirm(ctx context.Context, c *lineproto.Client, mac, spk
 // FormatMAC writes a chip ID as aa:bb:cc:dd:ee:ff, the store's module key.
 func FormatMAC(b [6]byte) string {
 	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+}
+
+// paiFor is the PAI that issued dac (issuer name and key identifier): the
+// station's own, or one of OtherPAIs; the station's own when none matches
+// (the chain check then fails with the reason).
+func (p *Provisioner) paiFor(dac *x509.Certificate) *x509.Certificate {
+	for _, c := range append([]*x509.Certificate{p.PAI}, p.OtherPAIs...) {
+		if bytes.Equal(dac.RawIssuer, c.RawSubject) && bytes.Equal(dac.AuthorityKeyId, c.SubjectKeyId) {
+			return c
+		}
+	}
+	return p.PAI
 }

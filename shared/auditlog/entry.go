@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -82,11 +83,10 @@ var newEntry = map[Type]func() Entry{
 
 // Types lists every entry type in a stable order.
 func Types() []Type {
-	return []Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
+	return append([]Type{TypeApplianceInit, TypeKeyGenerated, TypePAIImported, TypeStationEnrolled,
 		TypeStationRevoked, TypePolicyChanged, TypeCeremonyStarted, TypeDACIssued, TypeCSRRefused,
-		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored,
-		// revocation and quorum (entrytypes_revocation.go)
-		revocationQuorumTypes[0], revocationQuorumTypes[1], revocationQuorumTypes[2]}
+		TypeBundleWritten, TypeCeremonyFinished, TypeLogExported, TypeCeremonyAbandoned, TypeLogAnchored},
+		slices.Concat(revocationQuorumTypes, paiTypes)...) // entrytypes_revocation.go, entrytypes_pai.go
 }
 
 // NewEntry returns an empty entry of type t, or nil when t is unknown.

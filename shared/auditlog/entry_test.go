@@ -31,6 +31,9 @@ func sampleEntries() []Entry {
 		&CeremonyFinished{BatchID: "b1", Issued: 1, Refused: 1, Station: "line-1"},
 		&LogExported{PreviousTreeSize: 12},
 		&LogAnchored{Officer: "alice"},
+		&PAIAdded{Label: "dacline-pai-fff1-2", PAASHA256: hashHex(2), PAISHA256: hashHex(8), PID: 0, PublicKeySHA256: hashHex(9), Subject: "CN=PAI 2, VID=FFF1", VID: 0xFFF1},
+		&PAIRenewed{Label: "dacline-pai", NewNotAfter: Timestamp{time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)}, NewPAISHA256: hashHex(10), OldPAISHA256: hashHex(3), PAASHA256: hashHex(2), Subject: "CN=Test PAI, VID=FFF1"},
+		&PAIRetired{Label: "dacline-pai", PAISHA256: hashHex(10), Subject: "CN=Test PAI, VID=FFF1"},
 		&CeremonyAbandoned{BatchID: "b2", Issued: 2, Officer: "alice", Reason: "station lost", Serials: []string{"40aa", "41bb"}, Station: "line-1"},
 		// revocation and quorum
 		&CRLIssued{Added: []string{"40aa"}, CRLNumber: 2, CRLSHA256: hashHex(9), NextUpdate: Timestamp{time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC)},

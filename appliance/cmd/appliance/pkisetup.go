@@ -90,7 +90,8 @@ func paiCommand() *cli.Command {
 				Name:  "csr",
 				Usage: "write a PKCS#10 request, signed by the token's PAI key, for a real PAA",
 				Flags: []cli.Flag{vidFlag, pidFlag, pinFileFlag,
-					&cli.StringFlag{Name: "out", Usage: "write the request to `FILE` (never overwritten)"}},
+					&cli.StringFlag{Name: "out", Usage: "write the request to `FILE` (never overwritten)"},
+					&cli.StringFlag{Name: "label", Usage: "the PAI key `LABEL` (default the first PAI key; see 'appliance pai list')"}},
 				Action: func(c *cli.Context) error {
 					if err := clirun.Args(c); err != nil {
 						return err
@@ -113,9 +114,9 @@ func paiCommand() *cli.Command {
 					}
 					defer h.Close()
 					defer u.Close()
-					csr, err := u.PAICSR(vid, pid)
+					csr, err := u.PAICSRFor(c.String("label"), vid, pid)
 					if err != nil {
-						return withHints(err)
+						return paiHint(err)
 					}
 					if err := writeNew(out, csr); err != nil {
 						return err
@@ -126,10 +127,12 @@ func paiCommand() *cli.Command {
 			},
 			{
 				Name:      "import",
-				Usage:     "install the PAI issued by the PAA for this appliance's PAI key",
-				ArgsUsage: "PAI-CERT [--paa PAA-CERT]",
+				Usage:     "install the PAI issued by the PAA for one of this appliance's PAI keys (--renew: replace its certificate)",
+				ArgsUsage: "PAI-CERT [--paa PAA-CERT] [--renew] [--label LABEL]",
 				Flags: []cli.Flag{pinFileFlag,
-					&cli.StringFlag{Name: "paa", Usage: "the PAA certificate `FILE` (required unless one is installed)"}},
+					&cli.StringFlag{Name: "paa", Usage: "the PAA certificate `FILE` (required unless one is installed)"},
+					&cli.BoolFlag{Name: "renew", Usage: "replace the installed certificate of the same key (same subject, VID/PID and PAA); the old one is kept in pai-history/"},
+					&cli.StringFlag{Name: "label", Usage: "refuse unless the certificate is for the PAI key `LABEL` (see 'appliance pai list')"}},
 				Action: func(c *cli.Context) error {
 					// DESIGN.md writes "pai import pai.pem [--paa paa.pem]": the
 					// trailing flag is parsed by clirun.Interspersed.
@@ -153,14 +156,20 @@ func paiCommand() *cli.Command {
 					}
 					defer h.Close()
 					defer u.Close()
-					cert, err := u.ImportPAI(paiData, paaData, time.Now())
+					opt := home.ImportOptions{Renew: c.Bool("renew"), Label: c.String("label")}
+					cert, v, err := u.ImportPAIWith(paiData, paaData, opt, time.Now())
 					if err != nil {
-						return withHints(err)
+						return paiHint(err)
 					}
-					printCert("PAI", h.Path(home.PAIFile), cert)
+					what := "PAI " + v.Label
+					if opt.Renew {
+						what += " renewed,"
+					}
+					printCert(what, h.Path(v.File), cert)
 					return checkpointAfter(u, "the PAI")
 				},
 			},
+			paiRotateCommand(), paiListCommand(), paiRetireCommand(),
 		},
 	}
 }

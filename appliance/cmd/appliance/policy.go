@@ -91,6 +91,9 @@ func policySet(c *cli.Context) error {
 		return err
 	}
 	defer h.Close()
+	if err := checkPolicyPAIs(h, c.Args().First(), raw); err != nil { // paicmd.go
+		return err
+	}
 	lg, err := applog.OpenInHome(h.DB(), h.Dir())
 	if err != nil {
 		return err

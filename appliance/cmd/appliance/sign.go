@@ -116,9 +116,13 @@ func signAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	paiView, issuer, err := batchIssuer(h, u, pol, b) // paicmd.go: once per ceremony
+	if err != nil {
+		return signHint(err)
+	}
 	r := &ceremony.Runner{
 		DB: h.DB(), Policy: pol, PolicySHA256: polSum,
-		Issuer:    ceremony.Issuer{PAI: u.PAI, PAA: u.PAA, Signer: u.PAIKey.X509Signer(), Random: u.Token.Random},
+		Issuer:    issuer,
 		Log:       ceremony.AuditRecorder{Log: lg, Signer: cs},
 		Appliance: ns, Officer: officer, ChunkSize: c.Int("commit-every"), TempDir: tmp,
 	}
@@ -130,6 +134,9 @@ func signAction(c *cli.Context) error {
 
 	ceremony.LimitMemory()
 	res, err := r.Run(ctx, b, ceremony.Options{DryRun: dry, OutDir: out})
+	if res != nil {
+		res.PAI = paiView.Label
+	}
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {
 			res.Outcome = outcomeInterrupted // not "signed": the batch is not finished
@@ -151,6 +158,9 @@ var errNoPKI = errors.New("no PAI and PAA installed")
 
 func printSummary(res *ceremony.Result) {
 	printf("batch %s from station %s: %s\n", res.BatchID, res.Station, res.Outcome)
+	if res.PAI != "" {
+		printf("  pai       %s\n", res.PAI)
+	}
 	printf("  CSRs      %d\n", res.CSRs)
 	printf("  accepted  %d\n", res.Accepted)
 	printf("  refused   %d\n", res.Refused)
@@ -222,6 +232,7 @@ func signHint(err error) error {
 		{bundle.ErrStructure, corruptCSRBundleHint},
 		{bundle.ErrHashMismatch, corruptCSRBundleHint},
 		{bundle.ErrAgeHeader, corruptCSRBundleHint},
+		{ceremony.ErrDACOutlivesPAI, "shorten the DACs (dac.validity_days or dac.not_after in the policy), or renew or rotate the PAI first ('appliance pai list' shows its validity)"},
 		{ceremony.ErrPAINotValid, "a DAC's notBefore (ceremony time minus dac.backdate_seconds) must fall within the PAI's validity: lower backdate_seconds in the policy or install a PAI valid since then"},
 		{errNoPKI, "install a PAI and PAA first ('appliance pai create-test' or 'appliance pai import')"},
 	}

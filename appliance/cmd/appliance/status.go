@@ -64,6 +64,16 @@ func printStatus(st *home.Status) {
 		printf("%-14s %s\n", c.name, c.cert.Subject)
 		printf("%-14s %s .. %s (%s)\n", "", c.cert.NotBefore.Format(time.RFC3339), c.cert.NotAfter.Format(time.RFC3339), valid)
 	}
+	for _, v := range st.PAIs {
+		if !v.First && v.Cert == nil {
+			printf("%-14s %s\n", "PAI "+v.Label, v.State)
+		} else if !v.First {
+			printf("%-14s %s %s %s .. %s\n", "PAI "+v.Label, v.State, v.Subject, v.NotBefore.Format(time.RFC3339), v.NotAfter.Format(time.RFC3339))
+		}
+	}
+	for _, w := range st.Warnings {
+		printf("WARNING        %s\n", w)
+	}
 	if a := st.LogAnchor; a != nil {
 		if a.OK {
 			printf("log anchor     OK: the log has %d entries, the token's anchor %d\n", a.LogSize, a.AnchoredSize)

@@ -109,7 +109,8 @@ func batchCommand() *cli.Command {
 						return err
 					}
 					im := &batch.Importer{Store: st, Identity: id, ApplianceName: h.Appliance.Name, ApplianceKey: key,
-						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, TempDir: tmp}
+						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, TempDir: tmp,
+						KeepPAI: h.KeepPAI}
 					res, err := im.Import(userPath(c, c.Args().First()))
 					if err != nil {
 						return importHint(err)

@@ -71,6 +71,10 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			others, err := h.OtherPAIs() // renewed or rotated PAIs accepted at import
+			if err != nil {
+				return err
+			}
 			// The commands an operator needs during the shift go through
 			// this process (control.go) rather than wait for station.db.
 			ctl, err := serveControl(h)
@@ -78,7 +82,7 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer ctl.Close()
-			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
+			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, OtherPAIs: others, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
 			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
 				return err
 			}

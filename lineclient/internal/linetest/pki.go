@@ -118,3 +118,29 @@ func CDSigner() *x509.Certificate {
 	CD()
 	return cdSigner
 }
+
+// RotatePAI replaces the PAI with a new key and certificate from the same
+// PAA, as an appliance's `pai rotate` does (the DACs it issues from now on
+// chain to the new PAI).
+func (p *PKI) RotatePAI(t testing.TB) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	tmpl, err := matter.PAITemplate(p.next(), matter.Subject{CommonName: "linetest PAI 2", VID: VID, PID: PID, HasVID: true, HasPID: true}, nb, matter.NoExpiry, &key.PublicKey, p.PAA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := matter.IssueCertificate(tmpl, p.PAA, &key.PublicKey, p.paaKey, matter.PAI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.PAI, _ = x509.ParseCertificate(der)
+	p.paiKey = key
+}
+
+// UsePAIOf makes p issue DACs with other's PAI (key and certificate) while
+// keeping its own PAA: a PAI the PAA never issued.
+func (p *PKI) UsePAIOf(other *PKI) { p.PAI, p.paiKey = other.PAI, other.paiKey }
