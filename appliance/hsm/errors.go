@@ -27,6 +27,11 @@ var (
 	// ErrBadSignature: a signature the token produced does not verify with the
 	// key's public key (or has the wrong shape); it is never returned.
 	ErrBadSignature = errors.New("token produced an invalid signature")
+	// ErrPINRejected: the token refused a new PIN for its length or
+	// characters (C_InitPIN: CKR_PIN_LEN_RANGE, CKR_PIN_INVALID).
+	ErrPINRejected = errors.New("token refused the new PIN")
+	// ErrPINMismatch: a PIN typed twice on a terminal differed.
+	ErrPINMismatch = errors.New("the two PIN entries differ")
 	// ErrClosed: the token has been closed.
 	ErrClosed = errors.New("token closed")
 )

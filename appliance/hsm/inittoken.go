@@ -65,7 +65,7 @@ func InitToken(cfg Config, soPIN, userPIN []byte) error {
 	defer ctx.Logout(sh)
 	if err := ctx.InitPIN(sh, string(userPIN)); err != nil {
 		if isRV(err, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_INVALID) {
-			return fmt.Errorf("init token %q: the token refused the user PIN (length or characters): %w", cfg.TokenLabel, err)
+			return fmt.Errorf("init token %q: the token refused the user PIN (length or characters): %w: %w", cfg.TokenLabel, ErrPINRejected, err)
 		}
 		return fmt.Errorf("init token %q: C_InitPIN: %w", cfg.TokenLabel, err)
 	}

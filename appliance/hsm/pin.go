@@ -160,7 +160,7 @@ func (s PINSource) prompt(confirm bool) ([]byte, error) {
 		return nil, err
 	}
 	if !bytes.Equal(pin, again) {
-		return nil, fmt.Errorf("%s: the two entries differ", s.what())
+		return nil, fmt.Errorf("%s: %w", s.what(), ErrPINMismatch)
 	}
 	return pin, nil
 }

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/lineclient/station"
 	"github.com/dacline/dacline/shared/onboarding"
 )
@@ -29,7 +30,12 @@ import (
 // Header is the first line of every manifest, in column order.
 var Header = []string{"mac", "serial_number", "dac_serial", "dac_sha256", "vid", "pid",
 	"discriminator", "passcode", "qr_payload", "manual_code", "batch_id", "locked_at",
-	"status", "reason", "flashed_images", "rom_lock_check"}
+	"status", "reason", "flashed_images", "rom_lock_check", "station"}
+
+// flashColumns is the width of the third format (up to rom_lock_check,
+// before station was added); the reader still accepts it, rows then naming
+// no station.
+const flashColumns = 16
 
 // statusColumns is the width of the second format (up to status and
 // reason, before the flashing columns were added).
@@ -51,6 +57,11 @@ const (
 	// module for good (failure is final), so the DAC will never be in a
 	// shipped device. The module must be scrapped (see docs/manifest.md).
 	StatusUnused Status = "unused"
+	// StatusInProgress: the module holds its DAC but is not finished yet
+	// (dac-received … locked; the reason column names its state). It does
+	// not ship yet; a later manifest lists it deployed or unused. The auditor
+	// counts it as in progress, not missing.
+	StatusInProgress Status = "in-progress"
 )
 
 // Row is one module: a finished one (deployed), or a failed one whose DAC
@@ -68,7 +79,7 @@ type Row struct {
 	BatchID       string    // csr-batch the module's CSR left in
 	LockedAt      time.Time // RFC 3339 UTC; zero (empty) on unused rows
 	Status        Status
-	Reason        string // unused rows: the station's failure reason (lying-module, …)
+	Reason        string // unused rows: the station's failure reason (lying-module, …); in-progress rows: the module's state
 	// FlashedImages are the production images the station wrote through
 	// the ROM loader and verified, "name@0xOFFSET=sha256" joined by ";"
 	// (empty when the station flashes nothing).
@@ -77,10 +88,29 @@ type Row struct {
 	// after the lock confirmed it, "incomplete" when it did not, empty when
 	// not checked.
 	ROMLockCheck string
+	// Station is the station that provisioned the module (empty in older
+	// manifests).
+	Station string
 }
 
 // Unused reports whether the DAC is not in a shipped module.
 func (r Row) Unused() bool { return r.Status == StatusUnused }
+
+// Deployed reports whether the row is a finished module that ships.
+func (r Row) Deployed() bool { return r.Status == StatusDeployed }
+
+// InProgress reports whether m holds a DAC and is still being finished:
+// its row is in-progress.
+func InProgress(m *station.Module) bool { return m.State.HasDAC() && m.State != station.StateDone }
+
+// InProgressRowOf builds the row of a module still being finished.
+func InProgressRowOf(m *station.Module, stationName string) (Row, error) {
+	if !InProgress(m) {
+		return Row{}, fmt.Errorf("module %s is %s: not in progress with a dac", m.MAC, m.State)
+	}
+	return Row{MAC: m.MAC, SerialNumber: m.SerialNumber, DACSerial: m.DACSerial, DACSHA256: m.DACSHA256,
+		VID: m.VID, PID: m.PID, BatchID: m.BatchID, Status: StatusInProgress, Reason: m.State.String(), Station: stationName}, nil
+}
 
 // HasUnusedDAC reports whether m is a module the station failed for good
 // after the appliance issued it a DAC: its row is unused. A failed module
@@ -103,6 +133,8 @@ func UnusedRowOf(m *station.Module) (Row, error) {
 type Options struct {
 	Flow      onboarding.Flow
 	Discovery onboarding.Discovery // 0 means BLE
+	// Station is the station column of every row (the station's name).
+	Station string
 }
 
 // RowOf builds a module's row; m must be done.
@@ -131,39 +163,65 @@ func RowOf(m *station.Module, opt Options) (Row, error) {
 
 func (r Row) record() []string {
 	vid, pid := fmt.Sprintf("%04X", r.VID), fmt.Sprintf("%04X", r.PID)
-	if r.Unused() {
+	if !r.Deployed() {
 		return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
-			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason, r.FlashedImages, r.ROMLockCheck}
+			"", "", "", "", r.BatchID, "", string(r.Status), r.Reason, r.FlashedImages, r.ROMLockCheck, r.Station}
 	}
 	return []string{r.MAC, r.SerialNumber, r.DACSerial, r.DACSHA256, vid, pid,
 		strconv.Itoa(int(r.Discriminator)), fmt.Sprintf("%08d", r.Passcode),
 		r.QRPayload, r.ManualCode, r.BatchID, r.LockedAt.Format(time.RFC3339), string(StatusDeployed), "",
-		r.FlashedImages, r.ROMLockCheck}
+		r.FlashedImages, r.ROMLockCheck, r.Station}
 }
+
+// Counts are the rows of a manifest by status.
+type Counts struct {
+	Deployed, Unused, InProgress int
+}
+
+// Rows is every row.
+func (c Counts) Rows() int { return c.Deployed + c.Unused + c.InProgress }
 
 // Write streams the manifest to w: the row of every done module (deployed),
 // in MAC order, then the row of every failed module that was issued a DAC
-// (unused), in MAC order. It returns how many rows it wrote.
+// (unused), then the row of every module holding a DAC that is not finished
+// yet (in-progress), each in MAC order. It returns how many rows it wrote.
 func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
+	c, err := WriteCSV(w, s, opt)
+	return c.Rows(), err
+}
+
+// WriteCSV is Write, returning the rows by status.
+func WriteCSV(w io.Writer, s *station.Store, opt Options) (Counts, error) {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {
-		return 0, err
+		return Counts{}, err
 	}
+	c, err := walk(s, opt, func(r Row) error { return cw.Write(r.record()) })
+	if err != nil {
+		return c, err
+	}
+	cw.Flush()
+	return c, cw.Error()
+}
+
+// walk calls emit with every row, in manifest order.
+func walk(s *station.Store, opt Options, emit func(Row) error) (Counts, error) {
+	var c Counts
 	// Flashing records (flash.go) are read up front: no second read
 	// transaction inside the walk.
 	flashed, err := s.FlashRecords()
 	if err != nil {
-		return 0, err
+		return c, err
 	}
-	n := 0
 	err = s.ForEachInState(station.StateDone, func(m *station.Module) error {
 		r, err := RowOf(m, opt)
 		if err != nil {
 			return err
 		}
 		setFlashColumns(&r, flashed[m.MAC])
-		n++
-		return cw.Write(r.record())
+		r.Station = opt.Station
+		c.Deployed++
+		return emit(r)
 	})
 	if err == nil {
 		err = s.ForEachInState(station.StateFailed, func(m *station.Module) error {
@@ -174,27 +232,51 @@ func Write(w io.Writer, s *station.Store, opt Options) (int, error) {
 			if err != nil {
 				return err
 			}
-			n++
-			return cw.Write(r.record())
+			r.Station = opt.Station
+			c.Unused++
+			return emit(r)
+		})
+	}
+	for _, st := range station.States {
+		if err != nil || !st.HasDAC() || st == station.StateDone {
+			continue
+		}
+		err = s.ForEachInState(st, func(m *station.Module) error {
+			r, err := InProgressRowOf(m, opt.Station)
+			if err != nil {
+				return err
+			}
+			c.InProgress++
+			return emit(r)
 		})
 	}
 	if err != nil {
-		return n, fmt.Errorf("manifest row %d: %w", n+1, err)
+		return c, fmt.Errorf("manifest row %d: %w", c.Rows()+1, err)
 	}
-	cw.Flush()
-	return n, cw.Error()
+	return c, nil
 }
 
 // WriteFile writes the manifest to path atomically with mode 0600: readers
 // see the old file or the whole new one, never a part.
 func WriteFile(path string, s *station.Store, opt Options) (int, error) {
-	var n int
+	c, err := WriteFileAs(path, s, opt, false)
+	return c.Rows(), err
+}
+
+// WriteFileAs writes the manifest to path atomically with mode 0600, as CSV
+// or (asJSON) as JSON.
+func WriteFileAs(path string, s *station.Store, opt Options, asJSON bool) (Counts, error) {
+	var c Counts
 	err := AtomicWrite(path, 0o600, func(w io.Writer) error {
 		var err error
-		n, err = Write(w, s, opt)
+		if asJSON {
+			c, err = WriteJSON(w, s, opt)
+		} else {
+			c, err = WriteCSV(w, s, opt)
+		}
 		return err
 	})
-	return n, err
+	return c, err
 }
 
 // AtomicWrite writes a file through a temporary file in the same directory:
@@ -264,7 +346,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
-	if len(h) != len(Header) && len(h) != statusColumns && len(h) != minColumns {
+	if len(h) != len(Header) && len(h) != flashColumns && len(h) != statusColumns && len(h) != minColumns {
 		return nil, fmt.Errorf("%w: header has %d columns, want %d (%s)", ErrFormat, len(h), len(Header), strings.Join(Header, ","))
 	}
 	for i, col := range h {
@@ -307,14 +389,24 @@ func parseRow(rec []string) (Row, error) {
 			if r.Reason == "" || len(r.Reason) > 64 {
 				return r, fmt.Errorf("unused row without a reason of 1..64 characters")
 			}
+		case StatusInProgress:
+			if st, err := station.ParseState(r.Reason); err != nil || !InProgress(&station.Module{State: st}) {
+				return r, fmt.Errorf("in-progress row whose reason %q is not a state between dac-received and locked", r.Reason)
+			}
 		default:
-			return r, fmt.Errorf("status %q is not deployed or unused", rec[12])
+			return r, fmt.Errorf("status %q is not deployed, unused or in-progress", rec[12])
 		}
 	}
 	if len(rec) > statusColumns {
 		r.FlashedImages, r.ROMLockCheck = rec[14], rec[15]
 		if err := checkFlashColumns(r.FlashedImages, r.ROMLockCheck); err != nil {
 			return r, err
+		}
+	}
+	if len(rec) > flashColumns {
+		r.Station = rec[16]
+		if r.Station != "" && bundle.ValidateName(r.Station) != nil {
+			return r, fmt.Errorf("station %q is not a station name", r.Station)
 		}
 	}
 	r.MAC = rec[0]
@@ -340,11 +432,11 @@ func parseRow(rec []string) (Row, error) {
 		*dst = uint16(v)
 	}
 	r.BatchID = rec[10]
-	if r.Unused() {
+	if !r.Deployed() {
 		// No onboarding codes and no lock time: the module never shipped.
 		for _, i := range []int{6, 7, 8, 9, 11} {
 			if rec[i] != "" {
-				return r, fmt.Errorf("unused row has a %s", Header[i])
+				return r, fmt.Errorf("%s row has a %s", r.Status, Header[i])
 			}
 		}
 		return r, nil

@@ -225,12 +225,13 @@ func mixedStore(t testing.TB) *station.Store {
 
 // TestUnusedRows: every DAC the appliance issued for a module that will never
 // ship (failed after its DAC arrived, or rejected at import) has an unused
-// row, so the auditor can account for it; modules that never got a DAC, and
-// modules still in progress, have none; deployed rows come first.
+// row, so the auditor can account for it; modules that never got a DAC have
+// none; a module still in progress has an in-progress row, last; deployed
+// rows come first. Every row names the station.
 func TestUnusedRows(t *testing.T) {
 	s := mixedStore(t)
 	var buf bytes.Buffer
-	n, err := Write(&buf, s, Options{})
+	c, err := WriteCSV(&buf, s, Options{Station: "line-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +239,8 @@ func TestUnusedRows(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
-	if n != 4 || len(rows) != 4 {
-		t.Fatalf("wrote %d, read %d rows, want 4:\n%s", n, len(rows), buf.String())
+	if c != (Counts{Deployed: 1, Unused: 3, InProgress: 1}) || len(rows) != 5 {
+		t.Fatalf("wrote %+v, read %d rows, want 5:\n%s", c, len(rows), buf.String())
 	}
 	want := []struct {
 		mac    string
@@ -250,6 +251,7 @@ func TestUnusedRows(t *testing.T) {
 		{"24:0a:c4:00:01:01", StatusUnused, station.ReasonLyingModule},
 		{"24:0a:c4:00:01:02", StatusUnused, station.ReasonLockFailed},
 		{"24:0a:c4:00:01:03", StatusUnused, station.ReasonDACRejected},
+		{"24:0a:c4:00:01:06", StatusInProgress, "writing"},
 	}
 	for i, w := range want {
 		r := rows[i]
@@ -260,7 +262,10 @@ func TestUnusedRows(t *testing.T) {
 		if r.DACSHA256 != hex.EncodeToString(sum[:]) || r.DACSerial == "" || r.VID != 0xFFF1 || r.BatchID != "b1" || r.SerialNumber == "" {
 			t.Errorf("row %d: dac/product fields %+v", i, r)
 		}
-		if r.Unused() && (r.Passcode != 0 || r.QRPayload != "" || r.ManualCode != "" || !r.LockedAt.IsZero()) {
+		if r.Station != "line-1" {
+			t.Errorf("row %d: station %q", i, r.Station)
+		}
+		if !r.Deployed() && (r.Passcode != 0 || r.QRPayload != "" || r.ManualCode != "" || !r.LockedAt.IsZero()) {
 			t.Errorf("unused row %d carries onboarding codes or a lock time: %+v", i, r)
 		}
 	}
@@ -320,7 +325,7 @@ func TestReaderStatusRules(t *testing.T) {
 }
 
 func TestFlashColumns(t *testing.T) {
-	head := strings.Join(Header, ",") + "\n"
+	head := strings.Join(Header[:flashColumns], ",") + "\n" // the third format: up to rom_lock_check
 	sum := strings.Repeat("ab", 32)
 	p := onboarding.Payload{VID: 0xFFF1, PID: 0x8000, Discovery: onboarding.DiscoveryBLE, Discriminator: 3840, Passcode: 20202021}
 	qr, _ := onboarding.EncodeQR(p)
@@ -329,7 +334,7 @@ func TestFlashColumns(t *testing.T) {
 		Discriminator: 3840, Passcode: 20202021, QRPayload: qr, ManualCode: manual, BatchID: "b",
 		LockedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Status: StatusDeployed}
 	rec := base.record()
-	row := strings.Join(rec[:len(rec)-2], ",") + ","
+	row := strings.Join(rec[:statusColumns], ",") + ","
 	rows, err := ReadAll(strings.NewReader(head + row + "app.bin@0x20000=" + sum + ";boot.bin@0x0=" + sum + ",ok\n"))
 	if err != nil || len(rows) != 1 || rows[0].ROMLockCheck != ROMLockOK || !strings.HasPrefix(rows[0].FlashedImages, "app.bin@0x20000=") {
 		t.Fatalf("%+v %v", rows, err)

@@ -103,6 +103,29 @@ func (d *Display) Final(t Totals) {
 
 func totalsLine(t Totals, now time.Time) string {
 	el := now.Sub(t.Started).Truncate(time.Second)
-	return fmt.Sprintf("totals: %d modules seen, %d csrs taken, %d written, %d attested, %d done, %d failed, %d retried steps; %s elapsed, %.0f modules/hour",
-		t.Modules, t.CSRs, t.Written, t.Attested, t.Done, t.Failed, t.Errors, el, t.Rate(now))
+	return fmt.Sprintf("totals: %d modules seen, %d csrs taken, %d written, %d attested, %d done, %d failed, %d retried steps; %s elapsed, %.0f modules/hour, %.0f csrs/hour",
+		t.Modules, t.CSRs, t.Written, t.Attested, t.Done, t.Failed, t.Errors, el, t.Rate(now), t.CSRRate(now))
+}
+
+// Notice prints a message the operator must keep seeing (the Ctrl-C
+// message). On a terminal it replaces the status block, which is drawn
+// again below it by the next Tick, so a redraw never overwrites it.
+func (d *Display) Notice(msg string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.tty {
+		fmt.Fprintln(d.w, msg)
+		return
+	}
+	var b strings.Builder
+	if d.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", d.drawn)
+		for range d.drawn {
+			b.WriteString("\x1b[2K\n")
+		}
+		fmt.Fprintf(&b, "\x1b[%dA", d.drawn)
+	}
+	fmt.Fprintf(&b, "\x1b[2K%s\n", msg)
+	d.drawn = 0 // the next redraw starts below the message
+	io.WriteString(d.w, b.String())
 }

@@ -66,15 +66,28 @@ type Totals struct {
 	Done     int // modules finished (locked and verified) in this run
 	Failed   int // modules moved to failed in this run
 	Errors   int // steps that did not complete (retried later)
+	// FirstWork is when this run first did a step on a module (zero
+	// before): rates count from there, not from the start, so the minutes
+	// before the first module is put on a jig do not lower them.
+	FirstWork time.Time
 }
 
-// Rate is finished modules per hour since the start.
-func (t Totals) Rate(now time.Time) float64 {
-	el := now.Sub(t.Started).Hours()
+// Rate is modules finished per hour by this run, over the time it has
+// been doing work.
+func (t Totals) Rate(now time.Time) float64 { return t.perHour(t.Done, now) }
+
+// CSRRate is CSRs taken per hour by this run, over the same time.
+func (t Totals) CSRRate(now time.Time) float64 { return t.perHour(t.CSRs, now) }
+
+func (t Totals) perHour(n int, now time.Time) float64 {
+	if t.FirstWork.IsZero() {
+		return 0
+	}
+	el := now.Sub(t.FirstWork).Hours()
 	if el <= 0 {
 		return 0
 	}
-	return float64(t.Done) / el
+	return float64(n) / el
 }
 
 // Runner runs one worker per port.
@@ -227,6 +240,9 @@ func (r *Runner) emit(ev Event) {
 	if ev.MAC != "" && !r.seen[ev.MAC] {
 		r.seen[ev.MAC] = true
 		t.Modules++
+	}
+	if ev.MAC != "" && t.FirstWork.IsZero() {
+		t.FirstWork = ev.Time
 	}
 	if ev.Err != nil && !errors.Is(ev.Err, errModuleFailed) {
 		t.Errors++

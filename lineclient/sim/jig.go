@@ -416,17 +416,22 @@ func (j *Jig) serve(m *module, req lineproto.Message, inLen int) {
 func (j *Jig) notePoll(m *module) {
 	m.mu.Lock()
 	locked := m.state() == lineproto.StateLocked
+	waiting := m.waitingForBatch()
 	m.mu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.mod != m {
 		return
 	}
-	if !locked {
+	if !locked && !(waiting && j.sim.opts.SwapWaiting) {
 		j.polls = 0
 		return
 	}
 	j.polls++
+	if j.sim.opts.SwapWaiting {
+		j.maybeSwapRing(locked)
+		return
+	}
 	j.maybeSwapLocked()
 }
 

@@ -141,6 +141,13 @@ type Options struct {
 	// killed polls nothing, so no module leaves its jig unverified. Only
 	// replies sent without an injected fault count (the station got them).
 	SwapPolls int
+	// SwapWaiting also swaps a module waiting for its batch (key generated,
+	// nothing written) after SwapPolls polls, for one of the jig's modules
+	// not keyed yet; and a locked module for the next one of the jig's
+	// modules that is not locked, going round: modules taken off while they
+	// waited come back once the others are done. With ModulesPerJig K, every
+	// module gets its key in the first run (4 jigs of 3: 12 CSRs).
+	SwapWaiting bool
 	// StateDir keeps one JSON file per module (module-<mac>.json) so a module
 	// taken off and put back, or a restarted simulator, is the same module.
 	// Empty: state lives in memory only.

@@ -38,6 +38,8 @@ type Batch struct {
 	ReturnID   string     `json:"return_id,omitempty"` // batch ID of the dac-batch bundle
 	DACs       int        `json:"dacs,omitzero"`
 	Refused    int        `json:"refused,omitzero"`
+	// Cancel is set when the batch was cancelled (State cancelled).
+	Cancel *CancelRecord `json:"cancel,omitempty"`
 }
 
 // Errors of the batch exchange.
@@ -147,8 +149,8 @@ func (s *Store) ExportWritten(id, file string, fileSHA256 []byte) (*Batch, error
 		if err != nil {
 			return err
 		}
-		if b.State == BatchConsumed {
-			return fmt.Errorf("%w: batch %s was already returned", ErrTransition, id)
+		if b.State == BatchConsumed || b.State == BatchCancelled {
+			return fmt.Errorf("%w: batch %s is %s", ErrTransition, id, b.State)
 		}
 		b.State, b.WrittenAt, b.File, b.FileSHA256 = BatchWritten, s.now(), file, hex.EncodeToString(fileSHA256)
 		out = b
@@ -175,8 +177,12 @@ func (s *Store) Batch(id string) (*Batch, error) {
 // read transaction (the slices are valid only during fn).
 func (s *Store) BatchCSRs(id string, fn func(mac string, spkiSHA256 string, csr []byte) error) error {
 	return safeView(s.db, func(tx *bbolt.Tx) error {
-		if _, err := getBatch(tx, id); err != nil {
+		b, err := getBatch(tx, id)
+		if err != nil {
 			return err
+		}
+		if b.State == BatchCancelled {
+			return fmt.Errorf("batch %s was cancelled at %s (%s): its modules wait for a new batch", id, b.Cancel.At.Format(time.RFC3339), b.Cancel.Reason)
 		}
 		prefix := batchIndexKey(id, "")
 		c := tx.Bucket(bucketByBatch).Cursor()
@@ -286,6 +292,9 @@ func (s *Store) ImportReturn(r *Return) (*ImportResult, error) {
 		}
 		if b.State == BatchConsumed {
 			return fmt.Errorf("%w: csr batch %s was already answered by bundle %s", ErrReplay, b.ID, b.ReturnID)
+		}
+		if b.State == BatchCancelled {
+			return fmt.Errorf("csr batch %s was cancelled at %s (%s): its modules went into other batches; this answer is not taken", b.ID, b.Cancel.At.Format(time.RFC3339), b.Cancel.Reason)
 		}
 		now := s.now()
 		seen := make(map[string]bool)

@@ -72,6 +72,7 @@ type Home struct {
 	Appliance *bundle.ApplianceIdentity
 	db        *bbolt.DB
 	tmp       string // set by TempDir once prepared
+	borrowed  bool   // a Borrow view: Close leaves the owner's db open
 }
 
 // Open opens an initialized home: checks the permissions of the directory and the secret
@@ -190,6 +191,9 @@ func (h *Home) TempDir() (string, error) {
 
 // Close closes station.db.
 func (h *Home) Close() error {
+	if h.borrowed {
+		return nil
+	}
 	if h.db == nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 func TestInitOpenEnroll(t *testing.T) {
 	app := bundletest.NewAppliance(t, "appliance-1")
 	dir := filepath.Join(t.TempDir(), "station")
-	h, err := Init(dir, InitOptions{Appliance: app.ID, Name: "line-1", VID: 0xFFF1, PID: 0x8000, CD: []byte{0x30, 0x00}})
+	h, err := Init(dir, InitOptions{Appliance: app.ID, Name: "line-1", VID: 0xFFF1, PID: 0x8000, CD: must(testCD(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,9 @@ func Init(dir string, o InitOptions) (*Home, error) {
 			return nil, fmt.Errorf("init station: cd is not one DER object of at most %d bytes", maxCDSize)
 		}
 	}
+	if err := CheckProduct(o.Appliance, o.CD, o.VID, o.PID); err != nil {
+		return nil, fmt.Errorf("init station: %w", err)
+	}
 	if o.CDSigner != nil {
 		if o.CD == nil {
 			return nil, fmt.Errorf("init station: %w", ErrCDSignerWithoutCD)

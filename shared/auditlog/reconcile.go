@@ -35,7 +35,7 @@ type issuedDAC struct {
 	seq    int64
 	dac    hashPrefix
 	serial serialKey
-	state  uint8 // 0 unseen in manifests, 1 deployed, 2 unused
+	state  uint8 // 0 unseen in manifests, 1 deployed, 2 unused, 3 in progress
 	row    int32 // manifest row that accounted for it (for deployed-twice messages)
 	src    int32 // index of that manifest in ledger.manifests
 	batch  int32 // index of its batch in ledger.batches
@@ -45,6 +45,7 @@ const (
 	stateUnseen = iota
 	stateDeployed
 	stateUnused
+	stateInProgress // a manifest lists it in-progress; a later one may deploy it
 )
 
 func newLedger() *ledger {
@@ -143,7 +144,7 @@ func (l *ledger) observe(e Entry, r *Report) {
 			got = &Counts{}
 		}
 		if int64(e.Issued) != got.Issued || int64(e.Refused) != got.Refused {
-			r.add(KindCeremonyCount, seq, "", "ceremony-finished for batch %s says %d issued, %d refused; the log has %d dac-issued and %d csr-refused entries for it",
+			r.addFor(l.started[e.BatchID], e.BatchID, KindCeremonyCount, seq, "", "ceremony-finished for batch %s says %d issued, %d refused; the log has %d dac-issued and %d csr-refused entries for it",
 				e.BatchID, e.Issued, e.Refused, got.Issued, got.Refused)
 		}
 	}
@@ -157,26 +158,26 @@ func (l *ledger) issue(e *DACIssued, r *Report) {
 	counts(l.inBatch, e.BatchID).Issued++
 
 	if at, ok := l.revoked[e.Station]; ok {
-		r.add(KindNotEnrolled, e.Seq, "", "dac %s issued for station %s, revoked at seq %d", e.Serial, e.Station, at)
+		r.addFor(e.Station, e.BatchID, KindNotEnrolled, e.Seq, "", "dac %s issued for station %s, revoked at seq %d", e.Serial, e.Station, at)
 	} else if !l.enrolled[e.Station] {
-		r.add(KindNotEnrolled, e.Seq, "", "dac %s issued for station %s, which the log never enrolled", e.Serial, e.Station)
+		r.addFor(e.Station, e.BatchID, KindNotEnrolled, e.Seq, "", "dac %s issued for station %s, which the log never enrolled", e.Serial, e.Station)
 	}
 	if st, ok := l.started[e.BatchID]; !ok {
-		r.add(KindNoCeremony, e.Seq, "", "dac %s issued in batch %s, for which no ceremony-started entry precedes it", e.Serial, e.BatchID)
+		r.addFor(e.Station, e.BatchID, KindNoCeremony, e.Seq, "", "dac %s issued in batch %s, for which no ceremony-started entry precedes it", e.Serial, e.BatchID)
 	} else if st != e.Station {
-		r.add(KindNoCeremony, e.Seq, "", "dac %s issued for station %s in batch %s, whose ceremony was started for station %s", e.Serial, e.Station, e.BatchID, st)
+		r.addFor(e.Station, e.BatchID, KindNoCeremony, e.Seq, "", "dac %s issued for station %s in batch %s, whose ceremony was started for station %s", e.Serial, e.Station, e.BatchID, st)
 	}
 
 	sk := canonicalSerialKey(e.Serial) // validated by ParseEntry
 	spki, _ := decodeHash(e.SPKISHA256)
 	dac, _ := decodeHash(e.DACSHA256)
 	if prev, ok := l.bySPKI[prefixOf(spki)]; ok {
-		r.add(KindDuplicateSPKI, e.Seq, "", "public key %s… certified twice: seq %d and seq %d", e.SPKISHA256[:16], prev, e.Seq)
+		r.addFor(e.Station, e.BatchID, KindDuplicateSPKI, e.Seq, "", "public key %s… certified twice: seq %d and seq %d", e.SPKISHA256[:16], prev, e.Seq)
 	} else {
 		l.bySPKI[prefixOf(spki)] = e.Seq
 	}
 	if i, ok := l.bySerial[sk]; ok {
-		r.add(KindDuplicateSerial, e.Seq, "", "serial %s issued twice: seq %d and seq %d", e.Serial, l.dacs[i].seq, e.Seq)
+		r.addFor(e.Station, e.BatchID, KindDuplicateSerial, e.Seq, "", "serial %s issued twice: seq %d and seq %d", e.Serial, l.dacs[i].seq, e.Seq)
 		return
 	}
 	l.bySerial[sk] = int32(len(l.dacs))
@@ -211,6 +212,8 @@ func (l *ledger) reconcileManifest(m Manifest, r *Report) {
 	serialCol, ok1 := col["dac_serial"]
 	shaCol, ok2 := col["dac_sha256"]
 	statusCol, hasStatus := col["status"]
+	stationCol, hasStation := col["station"]
+	batchCol, hasBatch := col["batch_id"]
 	if !ok1 || !ok2 {
 		r.add(KindManifest, -1, m.Name, "header has no dac_serial and dac_sha256 columns (got %s)", strings.Join(header, ","))
 		return
@@ -230,6 +233,13 @@ func (l *ledger) reconcileManifest(m Manifest, r *Report) {
 		}
 		sum.Rows++
 		serial, sha := field(rec, serialCol), field(rec, shaCol)
+		var rowStation, rowBatch string
+		if hasStation {
+			rowStation = field(rec, stationCol)
+		}
+		if hasBatch {
+			rowBatch = field(rec, batchCol)
+		}
 		sk, err := keyOfSerial(serial)
 		if err != nil {
 			r.add(KindManifest, -1, src, "dac_serial: %v", err)
@@ -242,17 +252,31 @@ func (l *ledger) reconcileManifest(m Manifest, r *Report) {
 		}
 		i, ok := l.bySerial[sk]
 		if !ok {
-			r.add(KindNeverIssued, -1, src, "dac serial %s was never issued in the log", serial)
+			r.addFor(rowStation, rowBatch, KindNeverIssued, -1, src, "dac serial %s was never issued in the log", serial)
 			continue
 		}
 		d := &l.dacs[i]
+		st, bt := l.batchOf(d)
 		if d.dac != prefixOf(want) {
-			r.add(KindManifestMismatch, d.seq, src, "dac serial %s: manifest dac_sha256 %s… differs from the one issued (%x…)", serial, strings.ToLower(sha)[:16], d.dac[:8])
+			r.addFor(st, bt, KindManifestMismatch, d.seq, src, "dac serial %s: manifest dac_sha256 %s… differs from the one issued (%x…)", serial, strings.ToLower(sha)[:16], d.dac[:8])
 			continue
 		}
-		unused := hasStatus && strings.EqualFold(strings.TrimSpace(field(rec, statusCol)), "unused")
-		if d.state != stateUnseen {
-			r.add(KindDeployedTwice, d.seq, src, "dac serial %s already accounted for at %s line %d", serial, l.manifests[d.src], d.row)
+		status := ""
+		if hasStatus {
+			status = strings.ToLower(strings.TrimSpace(field(rec, statusCol)))
+		}
+		unused := status == "unused"
+		if status == "in-progress" {
+			// Not finished when that manifest was written: counted in
+			// progress unless a manifest deploys it or lists it unused.
+			sum.InProgress++
+			if d.state == stateUnseen {
+				d.state, d.row, d.src = stateInProgress, int32(row), int32(len(l.manifests)-1)
+			}
+			continue
+		}
+		if d.state != stateUnseen && d.state != stateInProgress {
+			r.addFor(st, bt, KindDeployedTwice, d.seq, src, "dac serial %s already accounted for at %s line %d", serial, l.manifests[d.src], d.row)
 			continue
 		}
 		d.row, d.src = int32(row), int32(len(l.manifests)-1)
@@ -275,14 +299,49 @@ func field(rec []string, i int) string {
 	return ""
 }
 
-// unaccounted reports every issued DAC no manifest deployed or listed unused.
+// unaccounted reports every issued DAC no manifest deployed or listed
+// unused: missing when no manifest lists it at all, in progress (counted,
+// not a discrepancy) when one lists it in-progress.
 func (l *ledger) unaccounted(r *Report) {
+	type key struct{ station, batch string }
+	var order []key
+	inProgress := map[key]int64{}
 	for i := range l.dacs {
 		d := &l.dacs[i]
-		if d.state == stateUnseen && !l.batches.isAbandoned(d.batch) {
-			r.add(KindNotAccounted, d.seq, "", "dac serial %s is neither deployed in a manifest nor listed unused", trimSerial(d.serial))
+		if l.batches.isAbandoned(d.batch) {
+			continue
+		}
+		st, bt := l.batchOf(d)
+		switch d.state {
+		case stateUnseen:
+			r.addFor(st, bt, KindNotAccounted, d.seq, "", "dac serial %s is missing: no manifest lists it deployed, unused or in progress", trimSerial(d.serial))
+		case stateInProgress:
+			k := key{st, bt}
+			if inProgress[k] == 0 {
+				order = append(order, k)
+			}
+			inProgress[k]++
+			r.InProgress++
 		}
 	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].station != order[j].station {
+			return order[i].station < order[j].station
+		}
+		return order[i].batch < order[j].batch
+	})
+	for _, k := range order {
+		r.InProgressBy = append(r.InProgressBy, InProgressGroup{Station: k.station, Batch: k.batch, DACs: inProgress[k]})
+	}
+}
+
+// batchOf names the station and batch a DAC was issued in.
+func (l *ledger) batchOf(d *issuedDAC) (station, batch string) {
+	if d.batch < 0 || int(d.batch) >= len(l.batches.rows) {
+		return "", ""
+	}
+	row := &l.batches.rows[d.batch]
+	return row.station, row.id
 }
 
 func trimSerial(k serialKey) string {

@@ -42,7 +42,11 @@ type Discrepancy struct {
 	Seq *int64 `json:"seq,omitempty"`
 	// Source is the file (and line) that shows it, when it is not the log.
 	Source string `json:"source,omitempty"`
-	Detail string `json:"detail"`
+	// Station and Batch name the station and csr-batch the finding is
+	// about, when it is about one DAC or batch; the text report groups by them.
+	Station string `json:"station,omitempty"`
+	Batch   string `json:"batch,omitempty"`
+	Detail  string `json:"detail"`
 }
 
 func (d Discrepancy) String() string {
@@ -70,6 +74,18 @@ type ManifestSummary struct {
 	Rows     int64  `json:"rows"`
 	Deployed int64  `json:"deployed"`
 	Unused   int64  `json:"unused"`
+	// InProgress counts in-progress rows: DACs in modules the station had
+	// not finished when it wrote the manifest.
+	InProgress int64 `json:"in_progress"`
+}
+
+// InProgressGroup counts the DACs of one station and batch that the
+// manifests list in progress (and none deployed or unused): not missing,
+// not accounted for yet.
+type InProgressGroup struct {
+	Station string `json:"station,omitempty"`
+	Batch   string `json:"batch,omitempty"`
+	DACs    int64  `json:"dacs"`
 }
 
 // Report is the verifier's result. OK reports whether it found nothing wrong.
@@ -91,12 +107,20 @@ type Report struct {
 	Reconciled bool `json:"reconciled"`
 	// Abandoned lists the ceremonies the officer abandoned, with the DACs
 	// they issued and never delivered: to be revoked.
-	Abandoned     []AbandonedBatch `json:"abandoned"`
-	Deployed      int64            `json:"deployed"`
-	Unused        int64            `json:"unused"`
-	Discrepancies []Discrepancy    `json:"discrepancies"`
-	Omitted       int64            `json:"discrepancies_omitted"`
-	byKind        map[string]int64 // all discrepancies per kind, listed or not
+	Abandoned []AbandonedBatch `json:"abandoned"`
+	Deployed  int64            `json:"deployed"`
+	Unused    int64            `json:"unused"`
+	// InProgress counts issued DACs that no manifest deployed or listed
+	// unused but one lists in progress; InProgressBy groups them. They are
+	// not discrepancies: a later manifest accounts for them.
+	InProgress   int64             `json:"in_progress"`
+	InProgressBy []InProgressGroup `json:"in_progress_by,omitempty"`
+	// ApplianceFingerprint is the fingerprint of the appliance identity the
+	// log was verified against, when the caller knows it.
+	ApplianceFingerprint string           `json:"appliance_fingerprint,omitempty"`
+	Discrepancies        []Discrepancy    `json:"discrepancies"`
+	Omitted              int64            `json:"discrepancies_omitted"`
+	byKind               map[string]int64 // all discrepancies per kind, listed or not
 }
 
 func newReport() *Report {
@@ -142,6 +166,15 @@ func (r *Report) add(kind string, seq int64, source, format string, args ...any)
 	r.Discrepancies = append(r.Discrepancies, d)
 }
 
+// addFor is add for a finding about one station's batch.
+func (r *Report) addFor(station, batch, kind string, seq int64, source, format string, args ...any) {
+	n := len(r.Discrepancies)
+	r.add(kind, seq, source, format, args...)
+	if len(r.Discrepancies) > n {
+		r.Discrepancies[n].Station, r.Discrepancies[n].Batch = station, batch
+	}
+}
+
 func counts(m map[string]*Counts, k string) *Counts {
 	c := m[k]
 	if c == nil {
@@ -180,11 +213,25 @@ func (r *Report) WriteText(w io.Writer) error {
 			p("  %-8s %-24s issued %d refused %d\n", sec.title, k, sec.m[k].Issued, sec.m[k].Refused)
 		}
 	}
+	if r.ApplianceFingerprint != "" {
+		p("verified against appliance fingerprint %s\n", r.ApplianceFingerprint)
+	}
 	for _, m := range r.Manifests {
-		p("manifest %s: %d rows, %d deployed, %d unused\n", m.Name, m.Rows, m.Deployed, m.Unused)
+		p("manifest %s: %d rows, %d deployed, %d unused", m.Name, m.Rows, m.Deployed, m.Unused)
+		if m.InProgress > 0 {
+			p(", %d in progress", m.InProgress)
+		}
+		p("\n")
 	}
 	if len(r.Manifests) > 0 {
-		p("reconciled: %d issued, %d deployed, %d listed unused\n", r.Issued, r.Deployed, r.Unused)
+		p("reconciled: %d issued, %d deployed, %d listed unused", r.Issued, r.Deployed, r.Unused)
+		if r.InProgress > 0 {
+			p(", %d in progress (in modules not finished yet: not missing; a later manifest accounts for them)", r.InProgress)
+		}
+		p("\n")
+		for _, g := range r.InProgressBy {
+			p("  in progress: station %s batch %s: %d DACs\n", orDash(g.Station), orDash(g.Batch), g.DACs)
+		}
 	} else {
 		p("nothing was reconciled: no --manifest was given, so no issued DAC was matched against a line manifest\n")
 	}
@@ -199,12 +246,52 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("OK: no discrepancies\n")
 		return nil
 	}
-	p("FAILED: %d discrepancies\n", int64(len(r.Discrepancies))+r.Omitted)
+	p("FAILED: %s\n", Discrepancies(int64(len(r.Discrepancies))+r.Omitted))
+	// Findings about the log as a whole first, then one group per station
+	// and batch, in name order.
+	type group struct{ station, batch string }
+	var order []group
+	by := map[group][]Discrepancy{}
 	for _, d := range r.Discrepancies {
-		p("  %s\n", d)
+		g := group{d.Station, d.Batch}
+		if g == (group{}) {
+			p("  %s\n", d)
+			continue
+		}
+		if _, ok := by[g]; !ok {
+			order = append(order, g)
+		}
+		by[g] = append(by[g], d)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].station != order[j].station {
+			return order[i].station < order[j].station
+		}
+		return order[i].batch < order[j].batch
+	})
+	for _, g := range order {
+		p("  station %s, batch %s: %s\n", orDash(g.station), orDash(g.batch), Discrepancies(int64(len(by[g]))))
+		for _, d := range by[g] {
+			p("    %s\n", d)
+		}
 	}
 	if r.Omitted > 0 {
 		p("  … and %d more not listed\n", r.Omitted)
 	}
 	return nil
+}
+
+// Discrepancies is "1 discrepancy" or "N discrepancies".
+func Discrepancies(n int64) string {
+	if n == 1 {
+		return "1 discrepancy"
+	}
+	return fmt.Sprintf("%d discrepancies", n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

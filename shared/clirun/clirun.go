@@ -13,12 +13,14 @@
 package clirun
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
@@ -72,7 +74,12 @@ func HintOf(err error) string {
 }
 
 // usageError marks a failure that is the caller's wording, not the operation.
-type usageError struct{ err error }
+// cmd is the command it was made for ("batch export"), when known: the hint
+// then points at that command's help.
+type usageError struct {
+	err error
+	cmd string
+}
 
 func (u *usageError) Error() string { return u.err.Error() }
 func (u *usageError) Unwrap() error { return u.err }
@@ -88,11 +95,30 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
+// exited is the outcome of a command another process already ran and
+// reported (a request forwarded to a running lineclient): Main prints
+// nothing more and exits with its code.
+type exited struct{ code int }
+
+func (e *exited) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Exited returns an error that makes Main exit with code and print nothing:
+// what went wrong was reported already. Code 0 returns nil.
+func Exited(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &exited{code: code}
+}
+
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
+	var e *exited
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &e):
+		return e.code
 	case IsUsage(err):
 		return 2
 	default:
@@ -103,13 +129,17 @@ func ExitCode(err error) int {
 // Report prints err the way every dacline program does: one "error:" line
 // (multi-line messages are folded into one) and an optional "hint:" line.
 func Report(w io.Writer, prog string, err error) {
-	if err == nil {
+	var e *exited
+	if err == nil || errors.As(err, &e) {
 		return
 	}
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 	fmt.Fprintf(w, "%s: error: %s\n", prog, msg)
+	var u *usageError
 	if h := HintOf(err); h != "" {
 		fmt.Fprintf(w, "%s: hint: %s\n", prog, h)
+	} else if errors.As(err, &u) && u.cmd != "" {
+		fmt.Fprintf(w, "%s: hint: run '%s %s --help' for usage\n", prog, prog, u.cmd)
 	} else if IsUsage(err) {
 		fmt.Fprintf(w, "%s: hint: run '%s --help' for usage\n", prog, prog)
 	}
@@ -125,32 +155,133 @@ func Configure(app *cli.App) {
 	app.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
 		return Usage("%v", err)
 	}
-	for _, cmd := range app.Commands {
-		configureCommand(cmd)
+	// A bare program prints its help and exits 2; an unknown command is
+	// named.
+	if app.Action == nil {
+		app.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return Usage("unknown command %q", c.Args().First())
+			}
+			cli.ShowAppHelp(c)
+			return Exited(2)
+		}
 	}
+	for _, cmd := range app.Commands {
+		configureCommand(cmd, "")
+	}
+	configureHomeCheck(app)
 }
 
-func configureCommand(cmd *cli.Command) {
+func configureCommand(cmd *cli.Command, parent string) {
+	path := strings.TrimSpace(parent + " " + cmd.Name)
 	if cmd.OnUsageError == nil {
 		cmd.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
-			return Usage("%v", err)
+			return &usageError{err: err, cmd: path}
+		}
+	}
+	// A required flag left out is a usage error (exit 2) with this
+	// command's help hint, not the whole help and exit 1: the check is done
+	// here, after parsing, instead of by urfave/cli.
+	var required []string
+	for _, f := range cmd.Flags {
+		if isRequired(f) {
+			required = append(required, f.Names()[0])
+			unrequire(f)
+		}
+	}
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+		// A bare command group prints its help and exits 2.
+		cmd.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &usageError{err: fmt.Errorf("unknown command %q", path+" "+c.Args().First()), cmd: path}
+			}
+			cli.ShowSubcommandHelp(c)
+			return Exited(2)
+		}
+	}
+	if action := cmd.Action; action != nil {
+		cmd.Action = func(c *cli.Context) error {
+			for _, name := range required {
+				if !c.IsSet(name) {
+					return &usageError{err: fmt.Errorf("Required flag %q not set", name), cmd: path}
+				}
+			}
+			err := action(c)
+			var u *usageError
+			if errors.As(err, &u) && u.cmd == "" {
+				u.cmd = path
+			}
+			return err
 		}
 	}
 	for _, sub := range cmd.Subcommands {
-		configureCommand(sub)
+		configureCommand(sub, path)
+	}
+}
+
+// wasRequired remembers the flags Configure made optional: a flag value
+// shared by several commands, or by the apps one process configures (a
+// lineclient serving its control socket builds one per request), stays
+// required for all of them.
+var wasRequired sync.Map // cli.Flag → true
+
+func isRequired(f cli.Flag) bool {
+	if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() {
+		wasRequired.Store(f, true)
+		return true
+	}
+	_, ok := wasRequired.Load(f)
+	return ok
+}
+
+// unrequire clears a flag's Required field (the flag types urfave/cli has).
+func unrequire(f cli.Flag) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Required = false
+	case *cli.StringSliceFlag:
+		f.Required = false
+	case *cli.IntFlag:
+		f.Required = false
+	case *cli.BoolFlag:
+		f.Required = false
+	case *cli.DurationFlag:
+		f.Required = false
+	case *cli.Int64Flag:
+		f.Required = false
+	case *cli.UintFlag:
+		f.Required = false
+	case *cli.Float64Flag:
+		f.Required = false
+	case *cli.PathFlag:
+		f.Required = false
+	case *cli.GenericFlag:
+		f.Required = false
+	case *cli.IntSliceFlag:
+		f.Required = false
+	case *cli.TimestampFlag:
+		f.Required = false
 	}
 }
 
 // Main runs app with args and returns the exit code; the program's main calls
 // os.Exit with it.
 func Main(app *cli.App, args []string, stderr io.Writer) int {
+	return MainContext(context.Background(), app, args, stderr)
+}
+
+// MainContext is Main with a context the commands see as c.Context: a
+// process that runs commands on behalf of another (lineclient run serving
+// its control socket) passes what they share through it.
+func MainContext(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	Configure(app)
-	err := app.Run(Interspersed(app, args))
+	err := app.RunContext(ctx, Interspersed(app, args))
 	if err != nil && strings.Contains(err.Error(), "flag provided but not defined") && !IsUsage(err) {
 		err = Usage("%v", err)
 	}
 	if err != nil && isUnknownCommand(err) {
-		err = Usage("%v", err)
+		name := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "No help topic for '"), "'")
+		err = Usage("unknown command %q", name)
 	}
 	Report(stderr, app.Name, err)
 	return ExitCode(err)

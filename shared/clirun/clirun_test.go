@@ -57,7 +57,7 @@ func TestMainMapsUsageAndFailure(t *testing.T) {
 		out  string
 	}{
 		{[]string{"prog", "fail"}, 1, "prog: error: it broke\n"},
-		{[]string{"prog", "one"}, 2, "prog: error: one needs FILE (got 0 argument(s))\nprog: hint: run 'prog --help' for usage\n"},
+		{[]string{"prog", "one"}, 2, "prog: error: one needs FILE (got 0 argument(s))\nprog: hint: run 'prog one --help' for usage\n"},
 		{[]string{"prog", "--bogus"}, 2, "prog: error: flag provided but not defined: -bogus\nprog: hint: run 'prog --help' for usage\n"},
 	}
 	for _, c := range cases {

@@ -89,6 +89,7 @@ func auditVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	r.ApplianceFingerprint = applianceFingerprint(c)
 	if c.Bool("json") {
 		err = clirun.PrintJSON(clirun.Stdout, r)
 	} else {
@@ -98,7 +99,7 @@ func auditVerify(c *cli.Context) error {
 		return err
 	}
 	if !r.OK() {
-		return fmt.Errorf("audit failed: %d discrepancies in %s", int64(len(r.Discrepancies))+r.Omitted, x.Name)
+		return fmt.Errorf("audit failed: %s in %s", auditlog.Discrepancies(int64(len(r.Discrepancies))+r.Omitted), x.Name)
 	}
 	return nil
 }

@@ -113,6 +113,8 @@ func withHints(err error) error {
 		{hsm.ErrPINLocked, "the security officer must unlock the user PIN with the token's SO tools"},
 		{hsm.ErrNoPIN, "set $" + hsm.PINEnv + ", pass --pin-file FILE (mode 0600), or run the command on a terminal"},
 		{hsm.ErrPINFileMode, "make the PIN file private: chmod 600 FILE"},
+		{hsm.ErrPINRejected, "choose another PIN: SoftHSM2 takes 4 to 255 characters (other HSMs: see their PIN policy); nothing was kept"},
+		{hsm.ErrPINMismatch, "type the same PIN twice; nothing was created, run the command again"},
 		{hsm.ErrTokenRemoved, "reconnect the HSM and run the command again"},
 		{home.ErrNoHome, "run 'appliance init' first, or point --home / $DACLINE_HOME at the appliance home"},
 		{home.ErrHomeExists, "choose another --home, or move the existing home away first"},

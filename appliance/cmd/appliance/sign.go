@@ -139,6 +139,7 @@ func signAction(c *cli.Context) error {
 	}
 	if errors.Is(err, ceremony.ErrInterrupted) {
 		if res != nil && !c.Bool("json") {
+			res.Outcome = outcomeInterrupted // not "signed": the batch is not finished
 			printSummary(res)
 		}
 		return clirun.WithHint(err, "nothing is lost: run 'appliance sign %s --out DIR' again to finish the batch", path)
@@ -227,6 +228,10 @@ func signHint(err error) error {
 		{ceremony.ErrOutputExists, "move the file away or write to another directory with --out"},
 		{bundle.ErrUnknownSender, "enroll the station first ('appliance station enroll BUNDLE'), or check it is not revoked"},
 		{bundle.ErrWrongRecipient, "the bundle is for another appliance: check the station's appliance.id"},
+		{bundle.ErrCiphertext, corruptCSRBundleHint},
+		{bundle.ErrStructure, corruptCSRBundleHint},
+		{bundle.ErrHashMismatch, corruptCSRBundleHint},
+		{bundle.ErrAgeHeader, corruptCSRBundleHint},
 		{ceremony.ErrDACOutlivesPAI, "shorten the DACs (dac.validity_days or dac.not_after in the policy), or renew or rotate the PAI first ('appliance pai list' shows its validity)"},
 		{ceremony.ErrPAINotValid, "a DAC's notBefore (ceremony time minus dac.backdate_seconds) must fall within the PAI's validity: lower backdate_seconds in the policy or install a PAI valid since then"},
 		{errNoPKI, "install a PAI and PAA first ('appliance pai create-test' or 'appliance pai import')"},

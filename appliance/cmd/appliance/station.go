@@ -88,6 +88,9 @@ func stationEnroll(c *cli.Context) error {
 	printf("product:     VID %s PID %s\n", orDash(s.VID), orDash(s.PID))
 	printf("bundle:      batch %s, created %s\n", p.Manifest.BatchID, p.Manifest.Created.Format("2006-01-02 15:04:05Z"))
 	printf("fingerprint: %s\n", s.Fingerprint)
+	if w := productWarning(h, s.Name, s.VID, s.PID); w != "" {
+		printf("warning: %s\n", w)
+	}
 	if !c.Bool("yes") {
 		printf("Does the station's screen show this fingerprint? Type 'yes' to enroll: ")
 		line, _ := bufio.NewReader(confirmInput).ReadString('\n')

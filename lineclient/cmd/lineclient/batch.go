@@ -26,7 +26,7 @@ func batchCommand() *cli.Command {
 					&cli.IntFlag{Name: "limit", Usage: "at most this many CSRs in a new batch (0 = all)"},
 					&cli.StringFlag{Name: "rewrite", Usage: "write batch `ID` again (a lost stick); it must not have been answered"},
 				},
-				Action: func(c *cli.Context) error {
+				Action: routed(func(c *cli.Context) error {
 					if err := clirun.Args(c); err != nil {
 						return err
 					}
@@ -52,7 +52,7 @@ func batchCommand() *cli.Command {
 						return err
 					}
 					ex := &batch.Exporter{Store: st, Name: h.Config.Name, Signer: signer, Appliance: rcpt, VID: vid, PID: pid, TempDir: tmp}
-					res, err := ex.Export(c.String("out"), batch.ExportOptions{Limit: c.Int("limit"), Rewrite: c.String("rewrite")})
+					res, err := ex.Export(userPath(c, c.String("out")), batch.ExportOptions{Limit: c.Int("limit"), Rewrite: c.String("rewrite")})
 					if errors.Is(err, station.ErrNothingToExport) {
 						return clirun.WithHint(err, "modules get CSRs with 'lineclient run'; 'lineclient status' shows where they are")
 					}
@@ -63,15 +63,15 @@ func batchCommand() *cli.Command {
 					if res.Resumed {
 						verb = "wrote again"
 					}
-					fmt.Fprintf(clirun.Stdout, "%s batch %s: %d CSRs\n%s\n", verb, res.Batch.ID, res.Batch.Count, res.Path)
-					return nil
-				},
+					fmt.Fprintf(stdout(c), "%s batch %s: %d CSRs\n%s\n", verb, res.Batch.ID, res.Batch.Count, res.Path)
+					return keepReceipt(h, res.Path)
+				}),
 			},
 			{
 				Name:      "import",
 				Usage:     "verify a dac-batch bundle from the appliance and store its DACs",
 				ArgsUsage: "BUNDLE",
-				Action: func(c *cli.Context) error {
+				Action: routed(func(c *cli.Context) error {
 					if err := clirun.Args(c, "BUNDLE"); err != nil {
 						return err
 					}
@@ -111,18 +111,19 @@ func batchCommand() *cli.Command {
 					im := &batch.Importer{Store: st, Identity: id, ApplianceName: h.Appliance.Name, ApplianceKey: key,
 						PAI: pai, PAA: paa, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, TempDir: tmp,
 						KeepPAI: h.KeepPAI}
-					res, err := im.Import(c.Args().First())
+					res, err := im.Import(userPath(c, c.Args().First()))
 					if err != nil {
-						return err
+						return importHint(err)
 					}
-					fmt.Fprintf(clirun.Stdout, "imported bundle %s for batch %s: %d DACs, %d refused, %d not returned\n",
+					fmt.Fprintf(stdout(c), "imported bundle %s for batch %s: %d DACs, %d refused, %d not returned\n",
 						res.ReturnID, res.Batch.ID, res.DACs, res.Refused, res.NotReturned)
 					for _, r := range res.Rejected {
-						fmt.Fprintf(clirun.Stdout, "  rejected %s: %s\n", r.MAC, r.Detail)
+						fmt.Fprintf(stdout(c), "  rejected %s: %s\n", r.MAC, r.Detail)
 					}
-					return nil
-				},
+					return keepReceipt(h, userPath(c, c.Args().First()))
+				}),
 			},
+			batchCancelCommand(),
 		},
 	}
 }

@@ -27,7 +27,7 @@ func dacsCommand() *cli.Command {
 				&cli.BoolFlag{Name: "all", Usage: "also modules with a DAC that are not finished yet"},
 				&cli.StringFlag{Name: "batch", Usage: "only modules of batch `ID`"},
 			},
-			Action: func(c *cli.Context) error {
+			Action: routed(func(c *cli.Context) error {
 				if err := clirun.Args(c, "DIR"); err != nil {
 					return err
 				}
@@ -40,7 +40,7 @@ func dacsCommand() *cli.Command {
 					return err
 				}
 				defer h.Close()
-				dir := c.Args().First()
+				dir := userPath(c, c.Args().First())
 				res, err := dacs.Export(st, dir, dacs.Options{Format: f, All: c.Bool("all"), Batch: c.String("batch")})
 				switch {
 				case errors.Is(err, dacs.ErrNothing):
@@ -53,13 +53,13 @@ func dacsCommand() *cli.Command {
 					}
 					return err
 				}
-				fmt.Fprintf(clirun.Stdout, "exported %s (%s) to %s", plural(res.Written, "DAC"), f, dir)
+				fmt.Fprintf(stdout(c), "exported %s (%s) to %s", plural(res.Written, "DAC"), f, dir)
 				if res.Present > 0 {
-					fmt.Fprintf(clirun.Stdout, ", %d already there", res.Present)
+					fmt.Fprintf(stdout(c), ", %d already there", res.Present)
 				}
-				fmt.Fprintln(clirun.Stdout)
+				fmt.Fprintln(stdout(c))
 				return nil
-			},
+			}),
 		}},
 	}
 }

@@ -32,6 +32,7 @@ func initCommand() *cli.Command {
 			&cli.StringFlag{Name: "vid", Usage: "vendor ID, 4 hex digits (e.g. FFF1)", Required: true},
 			&cli.StringFlag{Name: "pid", Usage: "product ID, 4 hex digits (e.g. 8000)", Required: true},
 			&cli.StringFlag{Name: "cd", Usage: "Certification Declaration (DER) to write into modules"},
+			&cli.BoolFlag{Name: "no-cd", Usage: "set up without a Certification Declaration, on purpose (modules cannot be finished until a home with one is set up)"},
 			&cli.StringFlag{Name: "cd-signer", Usage: "certificate (PEM or DER) the --cd must be signed by, kept as a trust anchor"},
 			&cli.StringFlag{Name: "name", Usage: "station name ([a-z0-9._-], default: from the host name)"},
 		}, productFlags()...),
@@ -63,6 +64,13 @@ func initCommand() *cli.Command {
 				return clirun.WithHint(err, "use the file written by 'appliance identity --out appliance.id'")
 			}
 			var cd, cdSigner []byte
+			if c.String("cd") == "" && !c.Bool("no-cd") && c.String("cd-signer") == "" {
+				return clirun.WithHint(clirun.Usage("init needs --cd: without a certification declaration no module can be finished"),
+					"give the product's CD with --cd cd.der (for a test VID: 'appliance cd create-test'), or --no-cd to set up a station that only generates keys")
+			}
+			if c.String("cd") != "" && c.Bool("no-cd") {
+				return clirun.Usage("--cd and --no-cd contradict each other")
+			}
 			if p := c.String("cd"); p != "" {
 				if cd, err = os.ReadFile(p); err != nil {
 					return fmt.Errorf("read --cd: %w", err)
@@ -79,6 +87,12 @@ func initCommand() *cli.Command {
 			h, err := stationhome.Init(c.String("home"), stationhome.InitOptions{Appliance: app, Name: name, VID: vid, PID: pid, CD: cd, CDSigner: cdSigner, Product: prod})
 			if errors.Is(err, stationhome.ErrExists) {
 				return clirun.WithHint(err, "this station is already set up; use another --home to set up a new one")
+			}
+			if errors.Is(err, stationhome.ErrCDNotForProduct) {
+				return clirun.WithHint(err, "check --vid/--pid, or ask for the CD of this product: every DAC would fail the CD check")
+			}
+			if errors.Is(err, stationhome.ErrPAINotForProduct) {
+				return clirun.WithHint(err, "the appliance cannot issue DACs for this product: check --vid/--pid, or ask the officer for the appliance.id of an appliance whose PAI covers it")
 			}
 			if err != nil {
 				return err

@@ -40,7 +40,7 @@ func labelsCommand() *cli.Command {
 			&cli.StringFlag{Name: "batch", Usage: "only modules of batch `ID`"},
 			flowFlag, discoveryFlag,
 		},
-		Action: func(c *cli.Context) error {
+		Action: routed(func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
 			}
@@ -105,13 +105,13 @@ func labelsCommand() *cli.Command {
 				}
 				return werr
 			}
-			fmt.Fprintf(clirun.Stdout, "wrote %s to %s (%s)\n", plural(n, "label"), out.path, out.describe())
+			fmt.Fprintf(stdout(c), "wrote %s to %s (%s)\n", plural(n, "label"), out.path, out.describe())
 			if skipped > 0 {
-				fmt.Fprintf(clirun.Stdout, "%s printed before %s left out (--all prints them again)\n", plural(skipped, "label"),
+				fmt.Fprintf(stdout(c), "%s printed before %s left out (--all prints them again)\n", plural(skipped, "label"),
 					map[bool]string{true: "was", false: "were"}[skipped == 1])
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -124,7 +124,7 @@ type labelOutput struct {
 }
 
 func labelOutputOf(c *cli.Context) *labelOutput {
-	o := &labelOutput{path: c.String("out"), format: strings.ToLower(c.String("format"))}
+	o := &labelOutput{path: userPath(c, c.String("out")), format: strings.ToLower(c.String("format"))}
 	if o.format == "" {
 		switch strings.ToLower(filepath.Ext(o.path)) {
 		case ".pdf":
@@ -232,7 +232,7 @@ type labelSource struct {
 
 func openLabelSource(c *cli.Context) (*labelSource, error) {
 	if path := c.String("manifest"); path != "" {
-		f, err := os.Open(path)
+		f, err := os.Open(userPath(c, path))
 		if err != nil {
 			return nil, err
 		}
@@ -242,10 +242,10 @@ func openLabelSource(c *cli.Context) (*labelSource, error) {
 			return nil, err
 		}
 		// Labels are for modules that ship: unused rows (failed modules'
-		// DACs, listed for the auditor) get none.
+		// DACs, listed for the auditor) and in-progress rows get none.
 		rows := all[:0]
 		for _, r := range all {
-			if !r.Unused() {
+			if r.Deployed() {
 				rows = append(rows, r)
 			}
 		}

@@ -17,7 +17,10 @@ import (
 func main() { os.Exit(run()) }
 
 // run is the whole program; testscript calls it as the "lineclient" command.
-func run() int { return clirun.Main(newApp(), os.Args, os.Stderr) }
+func run() int {
+	invocation = os.Args
+	return clirun.Main(newApp(), os.Args, os.Stderr)
+}
 
 func newApp() *cli.App {
 	return &cli.App{

@@ -30,12 +30,13 @@ func manifestOptions(c *cli.Context) (manifest.Options, error) {
 func manifestCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "manifest",
-		Usage: "CSV of every finished module, and of failed modules' DACs as unused (docs/manifest.md); it holds passcodes",
+		Usage: "CSV of every finished module, failed modules' DACs as unused, unfinished ones as in-progress (docs/manifest.md); it holds passcodes",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` (atomically, mode 0600) instead of stdout"},
+			&cli.BoolFlag{Name: "json", Usage: "write the rows as a JSON array instead of CSV"},
 			flowFlag, discoveryFlag,
 		},
-		Action: func(c *cli.Context) error {
+		Action: routed(func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
 			}
@@ -48,16 +49,28 @@ func manifestCommand() *cli.Command {
 				return err
 			}
 			defer h.Close()
-			if out := c.String("out"); out != "" {
-				n, err := manifest.WriteFile(out, st, opt)
+			opt.Station = h.Config.Name
+			var counts manifest.Counts
+			if out := userPath(c, c.String("out")); out != "" {
+				if counts, err = manifest.WriteFileAs(out, st, opt, c.Bool("json")); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout(c), "wrote %d rows to %s (mode 0600: it holds setup passcodes)\n", counts.Rows(), out)
+			} else {
+				if c.Bool("json") {
+					counts, err = manifest.WriteJSON(stdout(c), st, opt)
+				} else {
+					counts, err = manifest.WriteCSV(stdout(c), st, opt)
+				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(clirun.Stdout, "wrote %d rows to %s (mode 0600: it holds setup passcodes)\n", n, out)
-				return nil
 			}
-			_, err = manifest.Write(clirun.Stdout, st, opt)
-			return err
-		},
+			if n := counts.InProgress; n > 0 {
+				fmt.Fprintf(stderr(c), "lineclient: warning: %s still in progress (a DAC, not finished yet): listed as in-progress, not deployed; run 'lineclient manifest' again once they are done\n",
+					plural(n, "module"))
+			}
+			return nil
+		}),
 	}
 }

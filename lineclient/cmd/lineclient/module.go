@@ -17,8 +17,8 @@ import (
 func moduleCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "module",
-		Usage:       "look at what a module's flash holds",
-		Subcommands: []*cli.Command{moduleInspectCommand()},
+		Usage:       "look at what a module's flash holds; retry a module's failed lock",
+		Subcommands: []*cli.Command{moduleInspectCommand(), moduleRetryCommand()},
 	}
 }
 

@@ -75,6 +75,13 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The commands an operator needs during the shift go through
+			// this process (control.go) rather than wait for station.db.
+			ctl, err := serveControl(h)
+			if err != nil {
+				return err
+			}
+			defer ctl.Close()
 			prov := &runner.Provisioner{Store: st, PAI: pai, PAA: paa, OtherPAIs: others, CD: cd, VID: vid, PID: pid, CheckCD: checkCD, CRL: crl}
 			if prov.FlashProduction, err = flashProductionConfigured(h); err != nil {
 				return err
@@ -109,7 +116,12 @@ func runCommand() *cli.Command {
 			defer signal.Stop(sig)
 			go func() {
 				<-sig
-				fmt.Fprintln(os.Stderr, "lineclient: stopping after the current steps (Ctrl-C again to stop now)")
+				const msg = "lineclient: stopping after the current steps (Ctrl-C again to stop now)"
+				if tty {
+					disp.Notice(msg) // above the status block, which redraws below it
+				} else {
+					fmt.Fprintln(os.Stderr, msg)
+				}
 				close(stop)
 				<-sig
 				cancel()

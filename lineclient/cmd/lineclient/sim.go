@@ -23,11 +23,17 @@ func simCommand() *cli.Command {
 			"docs/line-protocol.md, prints the device paths (one a line) and serves until\n" +
 			"interrupted (SIGINT/SIGTERM), then saves every module's state and exits 0.\n\n" +
 			"With --modules-per-jig K, jig j holds modules j*K … j*K+K-1 in turn: once a module\n" +
-			"is locked and has answered --swap-polls IDENTIFY polls in a row (no other command\n" +
-			"in between), the next one is put on the jig — as an operator takes a module off when\n" +
-			"the station shows it done. 'lineclient run' polls a settled module every 500 ms, so\n" +
-			"a module leaves about a second after the station has read its lock state back; a\n" +
-			"stopped or killed station polls nothing, and its modules stay on their jigs.\n" +
+			"is settled and has answered --swap-polls IDENTIFY polls in a row (no other command\n" +
+			"in between), another is put on the jig — as an operator takes a module off when the\n" +
+			"station shows it waiting for its batch or done. A waiting module makes way for one\n" +
+			"not keyed yet (--swap-at-wait, default on: 4 jigs of 3 give 12 CSRs in one run); a\n" +
+			"locked one for the next that is not locked, going round, so the modules taken off\n" +
+			"while they waited come back once their DACs can be. 'lineclient run' polls a settled\n" +
+			"module every 500 ms; a stopped or killed station polls nothing, and its modules stay.\n\n" +
+			"With --state DIR the jigs are also DIR/jig-0, DIR/jig-1, … (symlinks to the\n" +
+			"pseudo-terminals, printed instead of them): the same ports across restarts. And\n" +
+			"'lineclient sim pull --state DIR JIG' takes the module off a jig of the running\n" +
+			"simulator.\n" +
 			"Faults: " + fmt.Sprint(sim.FaultNames()) + ", e.g. noise=0.01,drop=0.01,silent=0.01.\n\n" +
 			"With --download the modules start in their chip's ROM loader (download mode) for\n" +
 			"'lineclient chip info', 'lineclient flash' and esptool; FLASH_END boots their firmware.",
@@ -39,7 +45,8 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "faults", Usage: "fault rates, name=rate,… (see above)"},
 			&cli.Uint64Flag{Name: "seed", Usage: "derives MACs, lying modules and fault dice", Value: 1},
 			&cli.IntFlag{Name: "modules-per-jig", Usage: "modules that pass through each jig in turn", Value: 1},
-			&cli.IntFlag{Name: "swap-polls", Usage: "IDENTIFY polls in a row a locked module answers before it is swapped", Value: 3},
+			&cli.IntFlag{Name: "swap-polls", Usage: "IDENTIFY polls in a row a settled module answers before it is swapped", Value: 3},
+			&cli.BoolFlag{Name: "swap-at-wait", Usage: "also swap a module waiting for its batch for one not keyed yet; taken-off modules come back round", Value: true},
 			&cli.DurationFlag{Name: "run-for", Usage: "stop after this long (for scripts; default: until interrupted)"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log module events (insert, remove, reboot, faults) to stderr"},
 			&cli.BoolFlag{Name: "download", Usage: "start the modules in the chip's ROM loader (download mode) for 'lineclient chip info', 'lineclient flash' and esptool"},
@@ -47,6 +54,7 @@ func simCommand() *cli.Command {
 			&cli.BoolFlag{Name: "secure-download", Usage: "with --download: the ROM is in secure download mode"},
 			&cli.StringFlag{Name: "rom-faults", Usage: "ROM-loader fault rates, name=rate,…: " + fmt.Sprint(sim.ROMFaultNames())},
 		},
+		Subcommands: []*cli.Command{simPullCommand()},
 		Action: func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
@@ -92,7 +100,7 @@ func simOptions(c *cli.Context) (sim.Options, error) {
 		return sim.Options{}, err
 	}
 	opts := sim.Options{
-		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), StateDir: c.String("state"),
+		Count: n, ModulesPerJig: k, SwapPolls: c.Int("swap-polls"), SwapWaiting: c.Bool("swap-at-wait"), StateDir: c.String("state"),
 		Timing: timing, Faults: faults, Seed: c.Uint64("seed"), KeyStorage: c.String("key-storage"),
 		ChipModel: chip, Download: dl,
 	}
@@ -115,7 +123,20 @@ func runSim(ctx context.Context, opts sim.Options) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range s.Ports() {
+	ports := s.Ports()
+	if opts.StateDir != "" {
+		if ports, err = linkJigs(opts.StateDir, s); err != nil {
+			s.Close()
+			return err
+		}
+		ln, err := serveSimControl(opts.StateDir, s)
+		if err != nil {
+			s.Close()
+			return err
+		}
+		defer ln.Close()
+	}
+	for _, p := range ports {
 		// clirun.Stdout is unbuffered (os.Stdout): each line is visible at once.
 		if _, err := fmt.Fprintln(clirun.Stdout, p); err != nil {
 			s.Close()

@@ -17,14 +17,16 @@ import (
 // cannot be trusted stops the command with the recovery procedure; it is
 // never reset.
 func openStation(c *cli.Context) (*stationhome.Home, *station.Store, error) {
-	dir := c.String("home")
-	h, err := stationhome.Open(dir)
+	h, inRun, err := sharedHome(c)
+	if !inRun {
+		h, err = stationhome.Open(c.String("home"))
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, stationhome.ErrNotInitialized):
 			return nil, nil, clirun.WithHint(err, "run 'lineclient init --appliance appliance.id --vid V --pid P' first, or set --home / DACLINE_HOME")
 		case errors.Is(err, stationhome.ErrInUse):
-			return nil, nil, clirun.WithHint(err, "another lineclient (run, batch, status) is using this station; wait for it or stop it")
+			return nil, nil, clirun.WithHint(err, "another lineclient (batch, status, manifest, labels, …) is using this station; wait for it and try again (while 'lineclient run' runs, these commands go through it)")
 		case errors.Is(err, storecheck.ErrMissing), errors.Is(err, storecheck.ErrEmpty):
 			return nil, nil, clirun.WithHint(err, "%s", storeLostHint)
 		case errors.Is(err, storecheck.ErrDamaged):

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -20,7 +21,7 @@ func statusCommand() *cli.Command {
 			&cli.IntFlag{Name: "failures", Value: 20, Usage: "list at most `N` failed modules (-1 = all)"},
 			&cli.BoolFlag{Name: "check", Usage: "also walk the whole store and check every invariant (slow on big stores)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: routed(func(c *cli.Context) error {
 			if err := clirun.Args(c); err != nil {
 				return err
 			}
@@ -47,22 +48,21 @@ func statusCommand() *cli.Command {
 					Violations []string `json:"violations,omitempty"`
 					*station.Status
 				}{h.Config.Name, h.Config.VID, h.Config.PID, violations, s}
-				if err := clirun.PrintJSON(clirun.Stdout, out); err != nil {
+				if err := clirun.PrintJSON(stdout(c), out); err != nil {
 					return err
 				}
 			} else {
-				printStatus(h.Config.Name, s, violations)
+				printStatus(stdout(c), h.Config.Name, s, violations)
 			}
 			if len(violations) > 0 {
 				return fmt.Errorf("station state breaks %d invariant(s)", len(violations))
 			}
 			return nil
-		},
+		}),
 	}
 }
 
-func printStatus(name string, s *station.Status, violations []string) {
-	w := clirun.Stdout
+func printStatus(w io.Writer, name string, s *station.Status, violations []string) {
 	fmt.Fprintf(w, "station %s: %d modules\n", name, s.Total)
 	for _, st := range station.States {
 		if n := s.States[st.String()]; n > 0 {

@@ -130,6 +130,10 @@ func (r *Report) checkManifest(o Options) {
 		r.fail("manifest", fmt.Sprintf("row %s is unused (%s): this DAC must not ship", row.MAC, row.Reason))
 		return
 	}
+	if !row.Deployed() {
+		r.fail("manifest", fmt.Sprintf("row %s is %s (%s): the module is not finished, it does not ship yet", row.MAC, row.Status, row.Reason))
+		return
+	}
 	f := r.Factory
 	if f == nil {
 		r.skip("onboarding", fmt.Sprintf("manifest row %s found; no factory nvs to compare", row.MAC))
