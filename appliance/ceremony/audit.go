@@ -8,7 +8,7 @@ import (
 	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/shared/auditlog"
 )

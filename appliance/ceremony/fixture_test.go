@@ -23,7 +23,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/hsm/hsmtest"
 	"github.com/dacline/dacline/appliance/issuance"

@@ -9,7 +9,7 @@ import (
 // Recorder writes the ceremony's audit log entries. Every Append method runs
 // inside the caller's bbolt transaction, so an entry commits together with the
 // issuance-store change it describes, and returns the entry's log index.
-// AuditRecorder (audit.go) implements it over appliance/auditlog.
+// AuditRecorder (audit.go) implements it over appliance/applog.
 type Recorder interface {
 	CeremonyStarted(tx *bbolt.Tx, c *issuance.Ceremony) (uint64, error)
 	CSRRefused(tx *bbolt.Tx, c *issuance.Ceremony, r issuance.Refusal, moduleID string) (uint64, error)

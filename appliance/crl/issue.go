@@ -16,7 +16,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/issuance"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/matter"

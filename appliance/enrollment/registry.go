@@ -15,7 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/shared/auditlog"
 )
 

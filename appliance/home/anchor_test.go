@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/auditlog"
 )

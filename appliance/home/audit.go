@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/matter"

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/matter"

@@ -12,7 +12,7 @@ import (
 
 	"filippo.io/age"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/hsm"
 )
 

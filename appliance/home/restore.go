@@ -7,7 +7,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/ceremony"
 	"github.com/dacline/dacline/appliance/enrollment"
 	"github.com/dacline/dacline/appliance/issuance"

@@ -4,7 +4,7 @@
 //
 // It runs on any machine and needs no HSM: everything here is public data.
 // The appliance side (durable append in bbolt, checkpoint signing) lives in
-// appliance/auditlog and builds on these types.
+// appliance/applog and builds on these types.
 //
 // # Invariants
 //

@@ -74,7 +74,7 @@ func hashHex(parts ...any) string {
 }
 
 // testLog builds a log in memory the way the appliance would, for tests
-// that must not depend on appliance/auditlog.
+// that must not depend on appliance/applog.
 type testLog struct {
 	t       testing.TB
 	entries [][]byte

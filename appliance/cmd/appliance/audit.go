@@ -12,7 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/clirun"

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/appliance/home"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/clirun"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	applog "github.com/dacline/dacline/appliance/auditlog"
+	"github.com/dacline/dacline/appliance/applog"
 	"github.com/dacline/dacline/shared/auditlog"
 	"github.com/dacline/dacline/shared/clirun"
 )

@@ -1,4 +1,4 @@
-// Package auditlog is the appliance's audit log writer: a durable, append-only
+// Package applog is the appliance's audit log writer: a durable, append-only
 // RFC 6962 Merkle log in the appliance's bbolt database, with checkpoints
 // signed by the appliance's Ed25519 key (HSM-backed) and the proofs bundles
 // and auditors need. The format, proofs and verifier are in shared/auditlog.
@@ -28,7 +28,7 @@
 //     whole home restored with its mirror file, and CheckAnchor proves it
 //     before anything is signed. RestoreTail (restore.go) brings a restored
 //     log's missing tail back from a log export, byte for byte.
-package auditlog
+package applog
 
 import (
 	"encoding/binary"
