@@ -1,60 +1,24 @@
 package ceremony
 
-import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
-)
-
-// CrashEnv names the test hook that kills the process at a named point of the
-// ceremony, the way a power cut would: DACLINE_TEST_CRASH_AT=point[:n] makes
-// the n-th (default first) arrival at point exit the process with status 137
-// (the status of a SIGKILL) without running deferred functions or flushing
-// anything. The hook is compiled in always and inert unless the variable is
-// set; the resume tests use it to stop at exact points. Points:
+// CrashHook, when set, is called at each named point of a ceremony. The
+// crash tests set it (appliance/ceremony/crashtest) to end the process at one
+// point the way a power cut would; the appliance itself never sets it, so in
+// production crashPoint does nothing. Points:
 //
 //	after-start       the ceremony record (plan, refusals) is committed, no DAC yet
-//	before-commit:n   DAC chunk n is signed but not committed (its DACs are lost)
-//	after-commit:n    DAC chunk n is committed
+//	before-commit     a DAC chunk is signed but not committed (its DACs are lost)
+//	after-commit      a DAC chunk is committed
 //	after-issued      every DAC is committed and the checkpoint recorded
-//	bundle-write:n    while the return bundle is being built, after n DAC lines
+//	bundle-write      while the return bundle is being built, after each DAC line
 //	after-bundle      the bundle file is on the output medium, not yet recorded
-const CrashEnv = "DACLINE_TEST_CRASH_AT"
+//
+// Set it before the ceremony starts; it is called from the ceremony's
+// goroutines and must be safe for concurrent use.
+var CrashHook func(point string)
 
-var crash struct {
-	once  sync.Once
-	mu    sync.Mutex
-	point string
-	n     int
-	seen  int
-}
-
-// crashPoint exits the process if the test hook names this point.
+// crashPoint calls CrashHook, if a test set one.
 func crashPoint(point string) {
-	crash.once.Do(func() {
-		v := os.Getenv(CrashEnv)
-		if v == "" {
-			return
-		}
-		name, count, ok := strings.Cut(v, ":")
-		crash.point, crash.n = name, 1
-		if ok {
-			if n, err := strconv.Atoi(count); err == nil && n > 0 {
-				crash.n = n
-			}
-		}
-	})
-	if crash.point == "" || crash.point != point {
-		return
-	}
-	crash.mu.Lock()
-	crash.seen++
-	hit := crash.seen == crash.n
-	crash.mu.Unlock()
-	if hit {
-		fmt.Fprintf(os.Stderr, "appliance: test hook %s=%s: exiting now\n", CrashEnv, os.Getenv(CrashEnv))
-		os.Exit(137)
+	if h := CrashHook; h != nil {
+		h(point)
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dacline/dacline/airgap-bundles/bundle"
 	"github.com/dacline/dacline/appliance/applog"
+	"github.com/dacline/dacline/appliance/ceremony/crashtest"
 	"github.com/dacline/dacline/appliance/hsm"
 	"github.com/dacline/dacline/appliance/hsm/hsmtest"
 	"github.com/dacline/dacline/appliance/issuance"
@@ -47,6 +48,14 @@ type childSpec struct {
 
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
+		if at := os.Getenv(crashtest.Env); at != "" {
+			hook, err := crashtest.Hook(at)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "child:", err)
+				os.Exit(2)
+			}
+			CrashHook = hook
+		}
 		if err := runChild(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
@@ -181,7 +190,7 @@ func child(t *testing.T, spec, crashAt string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+spec)
 	if crashAt != "" {
-		cmd.Env = append(cmd.Env, CrashEnv+"="+crashAt)
+		cmd.Env = append(cmd.Env, crashtest.Env+"="+crashAt)
 	}
 	return cmd
 }

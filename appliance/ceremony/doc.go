@@ -105,7 +105,10 @@
 //
 // # Test hook
 //
-// DACLINE_TEST_CRASH_AT=point[:n] (crash.go) makes the process exit(137) at
-// a named point; it is inert unless set and is how the resume tests stop the
-// ceremony at exact places.
+// CrashHook (crash.go) is called at each named point of a ceremony. Only
+// tests set it (appliance/ceremony/crashtest: the process SIGKILLs itself at
+// the n-th arrival at a point, like a power cut); that is how the resume tests
+// stop the ceremony at exact places. The test binaries of this package and of
+// cmd/appliance read the point from DACLINE_TEST_CRASH_AT=point[:n]; the
+// appliance program reads no test variable.
 package ceremony

@@ -49,17 +49,29 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(d)
-		for _, p := range []string{"appliance/cmd/appliance", "lineclient/cmd/lineclient"} {
-			out, err := exec.Command("go", "build", "-o", d, "github.com/dacline/dacline/"+p).CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "chaos: go build %s: %v\n%s", p, err, out)
-				return 1
-			}
+		if err := BuildPrograms(d); err != nil {
+			fmt.Fprintln(os.Stderr, "chaos:", err)
+			return 1
 		}
 		binDir = d
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// BuildPrograms puts the programs under test into dir: lineclient, and as
+// `appliance` the appliance's test binary (a link named appliance runs the
+// program through testscript, with the ceremony's crash hook installed from
+// DACLINE_TEST_CRASH_AT by its TestMain; the appliance program itself has no
+// test hook). scripts/chaos.sh builds DACLINE_BIN the same way.
+func BuildPrograms(dir string) error {
+	if out, err := exec.Command("go", "build", "-o", dir, "github.com/dacline/dacline/lineclient/cmd/lineclient").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build lineclient: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("go", "test", "-c", "-o", filepath.Join(dir, "appliance.test"), "github.com/dacline/dacline/appliance/cmd/appliance").CombinedOutput(); err != nil {
+		return fmt.Errorf("go test -c appliance: %v\n%s", err, out)
+	}
+	return os.Symlink("appliance.test", filepath.Join(dir, "appliance"))
 }
 
 // envInt reads a positive integer from the environment, def when unset.

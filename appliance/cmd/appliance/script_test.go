@@ -7,11 +7,24 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/dacline/dacline/appliance/ceremony"
+	"github.com/dacline/dacline/appliance/ceremony/crashtest"
 	"github.com/dacline/dacline/shared/testenv"
 )
 
 // TestMain lets testscript run this program in-process as the "appliance" command.
 func TestMain(m *testing.M) {
+	// The scripts and the chaos tests (which run this test binary as their
+	// `appliance`) stop a ceremony at a named point with DACLINE_TEST_CRASH_AT;
+	// the appliance program itself has no such hook.
+	if at := os.Getenv(crashtest.Env); at != "" {
+		hook, err := crashtest.Hook(at)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "appliance:", err)
+			os.Exit(2)
+		}
+		ceremony.CrashHook = hook
+	}
 	testscript.Main(m, map[string]func(){
 		"test-issue":   func() { os.Exit(testIssueMain()) },
 		"appliance":    func() { os.Exit(run()) },
