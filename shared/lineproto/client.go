@@ -13,24 +13,27 @@ import (
 	"time"
 )
 
-// DefaultTimeouts is how long the host waits for a reply to each command,
-// on top of the time the bytes take on the wire (docs/line-protocol.md §8).
-var DefaultTimeouts = map[Type]time.Duration{
-	TypeIdentify:    300 * time.Millisecond,
-	TypeGenerateKey: 2 * time.Second,
-	TypeWriteChunk:  300 * time.Millisecond,
-	TypeCommit:      500 * time.Millisecond,
-	TypeReadDigests: 300 * time.Millisecond,
-	TypeAttest:      500 * time.Millisecond,
-	TypeLock:        1 * time.Second,
-	TypeReboot:      300 * time.Millisecond,
+// DefaultTimeout is how long the host waits for a reply to a command of type
+// t, on top of the time the bytes take on the wire (docs/line-protocol.md §8).
+// ClientOptions.Timeouts overrides it per client; nothing changes it for all.
+func DefaultTimeout(t Type) time.Duration {
+	switch t {
+	case TypeGenerateKey:
+		return 2 * time.Second
+	case TypeLock:
+		return 1 * time.Second
+	case TypeCommit, TypeAttest:
+		return 500 * time.Millisecond
+	default: // IDENTIFY, WRITE_CHUNK, READ_DIGESTS, REBOOT
+		return 300 * time.Millisecond
+	}
 }
 
 // ClientOptions tune a Client; the zero value gives the spec's defaults.
 type ClientOptions struct {
 	// Attempts per command, first try included (default 4).
 	Attempts int
-	// Timeouts overrides DefaultTimeouts per command.
+	// Timeouts overrides DefaultTimeout per command.
 	Timeouts map[Type]time.Duration
 	// Baud is the line rate used to add wire time to each timeout (default 115200).
 	Baud int
@@ -112,7 +115,7 @@ func (c *Client) Stats() Stats {
 func (c *Client) timeout(t Type, wireBytes int) time.Duration {
 	d, ok := c.opts.Timeouts[t]
 	if !ok {
-		d = DefaultTimeouts[t]
+		d = DefaultTimeout(t)
 	}
 	// 10 bit times per byte (8N1), for the request and a longest reply.
 	wire := time.Duration(wireBytes+MaxEncodedFrame) * 10 * time.Second / time.Duration(c.opts.Baud)
