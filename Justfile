@@ -60,7 +60,10 @@ firmware:
 test: setup
     make -s -C lineclient/firmware test
     go vet ./...
-    go test -race -count=1 -timeout 20m ./...
+    # -p 1: one test binary at a time. PTY numbers are machine-wide and a station
+    # reopens a lost port by its path, so a test's station could take the new PTY
+    # another package's simulator was just given (seen as "serial port busy").
+    go test -race -count=1 -p 1 -timeout 20m ./...
 
 # One benchmark report: ceremony vs raw C_Sign vs openssl, bundles, station ports, audit (sizes: see scripts/bench.sh).
 bench: setup

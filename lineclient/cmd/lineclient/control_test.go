@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -42,7 +43,7 @@ func TestControlScripts(t *testing.T) {
 				stop := func() { s.Close(); h.Close() }
 				ts.Setenv("CONTROL_SERVING", "1")
 				ts.Defer(stop)
-				controlStops[ts] = stop
+				controlStops.Store(ts, stop)
 			},
 			// fail-lock MAC fails a locked module lock-failed, as a jig
 			// glitch during the lock does.
@@ -59,16 +60,17 @@ func TestControlScripts(t *testing.T) {
 				ts.Check(vidApp.ID.Write(ts.MkAbs(args[0])))
 			},
 			"stop-control": func(ts *testscript.TestScript, neg bool, args []string) {
-				if stop, ok := controlStops[ts]; ok {
-					stop()
-					delete(controlStops, ts)
+				if stop, ok := controlStops.LoadAndDelete(ts); ok {
+					stop.(func())()
 				}
 			},
 		},
 	})
 }
 
-var controlStops = map[*testscript.TestScript]func(){}
+// controlStops: each running script's stop function; scripts run in
+// parallel, so the map is a sync.Map.
+var controlStops sync.Map // *testscript.TestScript → func()
 
 // FuzzControlRequest: the server's request parser never panics and accepts
 // only what it can run.
