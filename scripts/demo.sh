@@ -348,7 +348,7 @@ summary() {
     if [ -f "$LOGS/sign.log" ]; then
         say "DACs issued by the ceremony: $(sed -n 's/^ *issued *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1), refused: $(sed -n 's/^ *refused *\([0-9]*\).*/\1/p' "$LOGS/sign.log" | head -n 1)"
     fi
-    if [ -f "$LOGS/labels.log" ]; then say "labels: $(sed -n 's/^wrote \([0-9]*\) labels.*/\1/p' "$LOGS/labels.log")"; fi
+    if [ -f "$LOGS/labels.log" ]; then say "labels: $(sed -n 's/^wrote \([0-9]*\) labels\{0,1\} .*/\1/p' "$LOGS/labels.log")"; fi
     if [ -f "$LOGS/audit.log" ]; then say "audit: $(tail -n 1 "$LOGS/audit.log" | sed 's/^ *//')"; fi
     say "demo directory:   $WORK"
     say "  appliance home: $(short "$APP_HOME")   (SoftHSM2 token in tokens/, appliance.db)"

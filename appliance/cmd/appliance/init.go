@@ -127,7 +127,11 @@ func runInit(c *cli.Context) error {
 	printf("age recipient: %s (identity sealed under %s)\n", cfg.AgeRecipient, cfg.Keys.AgeWrap)
 	if lg, err := h.AuditLog(); err == nil {
 		if n, err := lg.Size(); err == nil {
-			printf("audit log:     %d entries (appliance-init, key-generated for each key), first checkpoint signed\n", n)
+			what := "appliance-init, key-generated for each key"
+			if shares != nil {
+				what += ", quorum-created"
+			}
+			printf("audit log:     %d entries (%s), first checkpoint signed\n", n, what)
 		}
 	}
 	if shares != nil {
