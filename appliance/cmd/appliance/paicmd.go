@@ -29,27 +29,12 @@ func paiRotateCommand() *cli.Command {
 		Flags: []cli.Flag{vidFlag, pidFlag, pinFileFlag,
 			&cli.StringFlag{Name: "out", Usage: "write the request to `FILE` (never overwritten)"}},
 		Action: func(c *cli.Context) error {
-			if err := clirun.Args(c); err != nil {
-				return err
-			}
-			vid, err := requiredVID(c)
+			r, err := openPAIRequest(c)
 			if err != nil {
 				return err
 			}
-			pid, err := optionalPID(c)
-			if err != nil {
-				return err
-			}
-			out := c.String("out")
-			if out == "" {
-				return clirun.Usage("--out is required")
-			}
-			h, u, err := unlockAppliance(c)
-			if err != nil {
-				return err
-			}
-			defer h.Close()
-			defer u.Close()
+			defer r.close()
+			vid, pid, out, u := r.vid, r.pid, r.out, r.u
 			label, csr, err := u.RotatePAI(vid, pid)
 			if err != nil {
 				return paiHint(err)
@@ -281,4 +266,44 @@ type retiredSigner struct {
 
 func (s retiredSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, fmt.Errorf("PAI %q: %w: it signs nothing more (abandon the unfinished ceremony: 'appliance ceremony abandon')", s.label, home.ErrPAIRetired)
+}
+
+// paiRequest is what 'pai csr' and 'pai rotate' both start from: the product
+// named by --vid/--pid, the --out file and the unlocked appliance.
+type paiRequest struct {
+	vid uint16
+	pid *uint16 // nil: no --pid
+	out string
+	h   *home.Home
+	u   *home.Unlocked
+}
+
+// openPAIRequest checks the arguments (usage errors before the PIN is asked
+// for) and unlocks the appliance; close releases both.
+func openPAIRequest(c *cli.Context) (*paiRequest, error) {
+	if err := clirun.Args(c); err != nil {
+		return nil, err
+	}
+	vid, err := requiredVID(c)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := optionalPID(c)
+	if err != nil {
+		return nil, err
+	}
+	out := c.String("out")
+	if out == "" {
+		return nil, clirun.Usage("--out is required")
+	}
+	h, u, err := unlockAppliance(c)
+	if err != nil {
+		return nil, err
+	}
+	return &paiRequest{vid: vid, pid: pid, out: out, h: h, u: u}, nil
+}
+
+func (r *paiRequest) close() {
+	r.u.Close()
+	r.h.Close()
 }

@@ -93,27 +93,12 @@ func paiCommand() *cli.Command {
 					&cli.StringFlag{Name: "out", Usage: "write the request to `FILE` (never overwritten)"},
 					&cli.StringFlag{Name: "label", Usage: "the PAI key `LABEL` (default the first PAI key; see 'appliance pai list')"}},
 				Action: func(c *cli.Context) error {
-					if err := clirun.Args(c); err != nil {
-						return err
-					}
-					vid, err := requiredVID(c)
+					r, err := openPAIRequest(c)
 					if err != nil {
 						return err
 					}
-					pid, err := optionalPID(c)
-					if err != nil {
-						return err
-					}
-					out := c.String("out")
-					if out == "" {
-						return clirun.Usage("--out is required")
-					}
-					h, u, err := unlockAppliance(c)
-					if err != nil {
-						return err
-					}
-					defer h.Close()
-					defer u.Close()
+					defer r.close()
+					vid, pid, out, u := r.vid, r.pid, r.out, r.u
 					csr, err := u.PAICSRFor(c.String("label"), vid, pid)
 					if err != nil {
 						return paiHint(err)
